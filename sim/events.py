@@ -1,0 +1,113 @@
+"""Events: the timed shocks a scenario declares, fired at the start of their month.
+
+Programmes and campaigns are known in advance, so they are attached to their firm when the
+model is built and pay out in monthly tranches; every other event acts once, in its month.
+Each firing is written to the model's event log (the ``events`` table), beside what happens
+inside the model (breakthroughs, rounds, crossings of the kill line, exits).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from sim.calendar import month_index
+from sim.firms import Programme
+from sim.scenario import (
+    AcquisitionOffer,
+    Breakthrough,
+    EnterVertical,
+    FundingClimate,
+    FundingRound,
+    InvestmentProgramme,
+    MarketingCampaign,
+    ParameterShift,
+    PriceCut,
+    ProductLaunch,
+)
+
+if TYPE_CHECKING:
+    from sim.model import AIMarket
+    from sim.scenario import Event
+
+
+class EventSchedule:
+    """The scenario's events, indexed by the month they fire in.
+
+    Args:
+        model: the market the events act on.
+    """
+
+    def __init__(self, model: AIMarket) -> None:
+        self.model = model
+        self.due: dict[int, list[Event]] = defaultdict(list)
+        start = model.params.run.start
+        for event in model.params.events:
+            when = getattr(event, "start", None) or event.month
+            self.due[month_index(when, start)].append(event)
+            if isinstance(event, InvestmentProgramme | MarketingCampaign):
+                self._attach(event, month_index(when, start))
+
+    def _attach(self, event: InvestmentProgramme | MarketingCampaign, first_month: int) -> None:
+        firm = self.model.firm(event.firm)
+        if isinstance(event, InvestmentProgramme):
+            total, split = event.total_bn * event.unit_share, dict(event.split)
+        else:
+            total, split = event.total_bn, {"marketing": 1.0}
+        firm.programmes.append(
+            Programme(
+                first_month=first_month,
+                months=event.months,
+                total_bn=total,
+                split=split,
+                campaign=isinstance(event, MarketingCampaign),
+            )
+        )
+
+    def fire(self, month: int) -> None:
+        """Apply every event due in `month`."""
+        for event in self.due.get(month, []):
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
+        model = self.model
+        match event:
+            case InvestmentProgramme():
+                detail = f"{event.total_bn * event.unit_share:.1f} bn over {event.months} months"
+                model.log_event(event.kind, event.firm, detail, forced=True)
+            case MarketingCampaign():
+                detail = f"{event.total_bn:.2f} bn over {event.months} month(s)"
+                model.log_event(event.kind, event.firm, detail, forced=True)
+            case ProductLaunch():
+                firm = model.firm(event.firm)
+                firm.quality = max(0.0, firm.quality + event.quality)
+                firm.supply = min(1.0, max(0.0, firm.supply + event.supply))
+                firm.social = min(1.0, max(0.0, firm.social + event.social))
+                firm.home_apps += [a for a in event.new_home_apps if a not in firm.home_apps]
+                model.log_event(event.kind, event.firm, event.note, forced=True)
+            case Breakthrough():
+                model.firm(event.firm).break_through(event.size, forced=True)
+            case PriceCut():
+                model.firm(event.firm).api_markup_factor *= event.factor
+                model.log_event(event.kind, event.firm, f"markup x{event.factor:.2f}", forced=True)
+            case FundingRound():
+                firm = model.firm(event.firm)
+                if firm.in_market:
+                    firm.receive(event.amount_bn, "round")
+                    model.log_event(event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True)
+            case FundingClimate():
+                model.sentiment = event.sentiment
+                model.log_event(event.kind, "", f"sentiment {event.sentiment:.2f}", forced=True)
+            case EnterVertical():
+                firm = model.firm(event.firm)
+                firm.segment_fit[event.segment] = max(firm.segment_fit[event.segment], event.fit)
+                firm.entered_verticals.append(event.vertical)
+                model.log_event(event.kind, event.firm, event.vertical, forced=True)
+            case AcquisitionOffer():
+                acquirer, target = model.firm(event.acquirer), model.firm(event.target)
+                if acquirer.in_market and target.in_market:
+                    model.acquire(acquirer, target)
+            case ParameterShift():
+                model.shift_parameters(event.set)
+                detail = ", ".join(f"{k}={v:g}" for k, v in event.set.items())
+                model.log_event(event.kind, "", detail, forced=True)

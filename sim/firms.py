@@ -1,0 +1,318 @@
+"""The Firm agent: one AI-model maker or a giant's AI unit, with its money and capabilities.
+
+A firm's state is what DESIGN.md section 3 lists: capital, traffic (its users, read from
+the user population, and the home apps that feed it), supply, cost efficiency, quality,
+social graph, integration with an existing business, tier and status. Each month the model
+asks every firm in the market to set its budget, improve its capabilities and settle its
+accounts; funding, acquisitions and the kill line are decided by the model, which sees all
+firms at once.
+
+Money is in billions of RMB (bn) a month unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mesa
+
+from sim.scenario import SPEND_LINES
+
+if TYPE_CHECKING:
+    from sim.model import AIMarket
+    from sim.scenario import Firm as FirmSeed
+
+IN_MARKET = ("active", "below_kill_line")
+EXITED = ("acquired", "pivoted", "closed")
+DISCRETIONARY = ("rd", "marketing", "supply", "efficiency")
+
+
+@dataclass
+class Programme:
+    """Money a firm (or its parent) has committed, paid out in equal monthly tranches."""
+
+    first_month: int
+    months: int
+    total_bn: float
+    split: dict[str, float]
+    campaign: bool = False
+
+    def tranche(self, month: int) -> float:
+        """The programme's spend in `month` (bn)."""
+        if self.first_month <= month < self.first_month + self.months:
+            return self.total_bn / self.months
+        return 0.0
+
+    def remaining(self, month: int) -> float:
+        """Committed money not yet paid out after `month` (bn)."""
+        left = self.first_month + self.months - 1 - month
+        return self.total_bn / self.months * max(0, min(self.months, left))
+
+
+@dataclass
+class Accounts:
+    """One month's revenue and costs, by line (bn)."""
+
+    consumer_revenue: float = 0.0
+    commerce_revenue: float = 0.0
+    api_revenue: float = 0.0
+    legacy_revenue: float = 0.0
+    inference_cost: float = 0.0
+    api_cost: float = 0.0
+    spend: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPEND_LINES, 0.0))
+    funding: float = 0.0
+
+    @property
+    def revenue(self) -> float:
+        return self.consumer_revenue + self.commerce_revenue + self.api_revenue + self.legacy_revenue
+
+    @property
+    def costs(self) -> float:
+        return self.inference_cost + self.api_cost + sum(self.spend.values())
+
+
+class Firm(mesa.Agent):
+    """An AI-model maker in the market.
+
+    Args:
+        model: the AIMarket it belongs to.
+        firm_id: its id in the roster (``doubao``, ``zhipu`` ...).
+        seed: its starting state from ``seeds/firms.toml`` (with scenario overrides).
+        index: its column in the user population's arrays.
+    """
+
+    def __init__(self, model: AIMarket, firm_id: str, seed: FirmSeed, index: int) -> None:
+        super().__init__(model)
+        self.firm_id = firm_id
+        self.index = index
+        self.name = seed.name
+        self.owner = seed.owner
+        self.tier = seed.tier
+        self.vertical = seed.vertical
+        self.funding_source = seed.funding_source
+        self.capital = seed.capital_bn
+        self.reserve = seed.capital_bn
+        self.base_spend = seed.spend_bn_month
+        self.base_split = dict(seed.spend_split)
+        self.patience = seed.patience_bn
+        self.quality = seed.quality
+        self.cost_efficiency = seed.cost_efficiency
+        self.supply = seed.supply
+        self.social = seed.social
+        self.integration = seed.integration
+        self.legacy_base = seed.legacy_revenue_bn_month
+        self.arpu = seed.arpu_rmb
+        self.api_share = seed.api_share
+        self.api_markup_factor = 1.0
+        self.home_apps = list(seed.home_apps)
+        self.segment_fit = dict(seed.segment_fit)
+        self.entered_verticals: list[str] = []
+
+        self.status = "active"
+        self.status_month = 0
+        self.acquirer = ""
+        self.programmes: list[Programme] = []
+        self.cost_efficiency_start = seed.cost_efficiency
+        self.parent_topups = 0.0
+        self.months_past_line = 0
+        self.collapse_months = 0
+        self.users_m = 0.0
+        self.mau_m = seed.mau_m
+        self.users_history: list[float] = []
+        self.breakthroughs = 0
+        self.accounts = Accounts()
+        self.runway_months = 0.0
+        self.distance_to_kill_line = 0.0
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def model_month(self) -> int:
+        return self.model.month
+
+    @property
+    def in_market(self) -> bool:
+        """Still competing (active, or past the kill line but not yet gone)."""
+        return self.status in IN_MARKET
+
+    @property
+    def collapsing(self) -> bool:
+        return self.status == "below_kill_line"
+
+    @property
+    def revenue(self) -> float:
+        return self.accounts.revenue
+
+    @property
+    def costs(self) -> float:
+        return self.accounts.costs
+
+    @property
+    def funding(self) -> float:
+        return self.accounts.funding
+
+    @property
+    def burn(self) -> float:
+        """Net monthly cash burn (costs less revenue), bn."""
+        return self.accounts.costs - self.accounts.revenue
+
+    @property
+    def marketing_bn(self) -> float:
+        """This month's marketing spend, campaigns included (bn)."""
+        return self.accounts.spend["marketing"]
+
+    @property
+    def spend_total(self) -> float:
+        """This month's spend on all budget lines (bn)."""
+        return sum(self.accounts.spend.values())
+
+    @property
+    def campaign_spend(self) -> float:
+        """Cash campaigns paid out this month (bn)."""
+        return sum(p.tranche(self.model.month) for p in self.programmes if p.campaign)
+
+    @property
+    def cash_runway(self) -> float:
+        """Months of burn the firm's own cash pays for (no parent, no programmes)."""
+        from sim.kill_line import runway
+
+        return runway(self.capital, self.burn, self.model.params.kill_line.runway_cap_months)
+
+    @property
+    def share(self) -> float:
+        """Share of consumer users (main assistant)."""
+        return self.model.user_share(self)
+
+    def user_growth(self, months: int) -> float:
+        """Relative change of the firm's users over the last `months` months."""
+        history = self.users_history
+        if len(history) <= months or history[-months - 1] <= 0:
+            return 0.0
+        return history[-1] / history[-months - 1] - 1.0
+
+    @property
+    def headroom(self) -> float:
+        """Money the firm can still count on beyond its cash: parent's patience and
+        committed programmes (bn)."""
+        if self.funding_source != "parent":
+            return 0.0
+        month = self.model.month
+        committed = sum(p.remaining(month) for p in self.programmes)
+        return max(0.0, self.patience - self.parent_topups) + committed
+
+    # ------------------------------------------------------------------ stages
+
+    def set_budget(self) -> None:
+        """Decide this month's spend by line: baseline run-rate plus programmes and
+        campaigns, cut under austerity and slashed during a collapse."""
+        month = self.model.month
+        econ = self.model.params.economics
+        spend = {line: self.base_spend * share for line, share in self.base_split.items()}
+        for programme in self.programmes:
+            tranche = programme.tranche(month)
+            for line, share in programme.split.items():
+                spend[line] += tranche * share
+        spend["marketing"] += self.campaign_spend
+        if self.collapsing:
+            cut = self.model.params.kill_line.collapse_spend
+            spend = {line: value * cut for line, value in spend.items()}
+        elif month > 1 and self.runway_months < econ.austerity_runway_months:
+            for line in DISCRETIONARY:
+                spend[line] *= 1.0 - econ.austerity_cut
+        self.accounts.spend = spend
+
+    def update_capabilities(self, best_quality: float) -> None:
+        """Quality drifts behind the moving frontier, rises with R&D (diminishing returns)
+        and open-weight spill-over, and jumps with a breakthrough; cost efficiency follows
+        own efficiency work while rivals catch up; supply grows with supply investment."""
+        caps = self.model.params.capabilities
+        spend = self.accounts.spend
+        effective_rd = spend["rd"] * self.cost_efficiency
+        self.quality /= 1.0 + caps.frontier_growth
+        self.quality += caps.rd_productivity * math.log1p(effective_rd / caps.rd_scale_bn)
+        self.quality += caps.spillover * max(0.0, best_quality - self.quality)
+        if self.collapsing:
+            self.quality *= 1.0 - caps.talent_flight
+        rate = caps.breakthrough_rate * (
+            (effective_rd / caps.breakthrough_rd_ref_bn) ** caps.breakthrough_rd_elasticity
+        )
+        if not self.collapsing and self.model.rng.random() < min(1.0, rate):
+            self.break_through(caps.breakthrough_size, forced=False)
+
+        self.cost_efficiency = 1.0 + (self.cost_efficiency - 1.0) * (1.0 - caps.efficiency_catchup)
+        self.cost_efficiency += caps.efficiency_gain * math.log1p(
+            spend["efficiency"] / caps.efficiency_scale_bn
+        )
+        self.supply += (1.0 - self.supply) * -math.expm1(-spend["supply"] / caps.supply_scale_bn)
+
+    def break_through(self, size: float, *, forced: bool) -> None:
+        """A DeepSeek-style jump: the firm leaps `size` past the best model in the market."""
+        best = max(self.model.best_quality, 1.0)
+        self.quality = max(self.quality, best) + size
+        self.breakthroughs += 1
+        self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
+
+    def settle_accounts(self, users_m: float, supply_need: float, api_revenue: float) -> None:
+        """Work out the month's revenue and costs by line: consumer ads/subscriptions,
+        commerce from supply, API sales, the defended legacy business; inference and API
+        serving costs. (Capital moves in :meth:`book`.)
+
+        Args:
+            users_m: real users (millions) whose main assistant this is.
+            supply_need: those users' mean need for supply (0-1).
+            api_revenue: the firm's sales of API tokens this month (bn).
+        """
+        econ = self.model.params.economics
+        self.users_m = users_m
+        self.mau_m = users_m * self.model.users.multihoming
+        acc = self.accounts
+        acc.consumer_revenue = self.mau_m * self.arpu / 1000.0
+        acc.commerce_revenue = (
+            self.mau_m * econ.commerce_rmb_per_user * self.supply * supply_need / 1000.0
+        )
+        acc.api_revenue = api_revenue
+        acc.api_cost = api_revenue / (1.0 + econ.api_markup * self.api_markup_factor)
+        acc.legacy_revenue = econ.legacy_margin * self.integration * self.legacy_base
+        acc.inference_cost = (
+            self.mau_m * econ.tokens_per_user_month_m * self.model.unit_cost(self) / 1000.0
+        )
+
+    def book(self) -> None:
+        """Capital moves by revenue - costs; the unfused part of a legacy business erodes."""
+        econ = self.model.params.economics
+        self.capital += self.accounts.revenue - self.accounts.costs
+        self.legacy_base *= 1.0 - econ.legacy_erosion * (1.0 - self.integration)
+
+    def open_books(self) -> None:
+        """A fresh month: no revenue, costs or funding yet."""
+        self.accounts = Accounts()
+
+    def receive(self, amount_bn: float, why: str) -> None:
+        """Cash in: a round, an IPO, or a parent's tranche or top-up."""
+        if amount_bn <= 0:
+            return
+        self.accounts.funding += amount_bn
+        self.capital += amount_bn
+        if why == "topup":
+            self.parent_topups += amount_bn
+
+    def measure_kill_line(self) -> None:
+        """Runway and distance to the kill line (see sim/kill_line.py for the definition)."""
+        from sim.kill_line import distance_to_kill_line, runway
+
+        kill = self.model.params.kill_line
+        self.runway_months = runway(self.capital + self.headroom, self.burn, kill.runway_cap_months)
+        presence = max(self.model.user_share(self), self.api_share)
+        self.distance_to_kill_line = distance_to_kill_line(
+            self.runway_months, presence, kill.runway_months, kill.share_floor[self.tier]
+        )
+
+    def leave_market(self, status: str, acquirer: str = "") -> None:
+        """Exit for good: acquired, pivoted out of the general market, or closed."""
+        self.status = status
+        self.status_month = self.model.month
+        self.acquirer = acquirer
+        self.api_share = 0.0
+        self.model.log_event(status, self.firm_id, f"by {acquirer}" if acquirer else "")

@@ -1,0 +1,333 @@
+"""AIMarket: the Mesa model of China's AI-model market, one month per step.
+
+``step()`` is the month of the model description (docs/model.md, DESIGN.md section 4):
+events fire, firms set budgets, capabilities move, users move, accounts settle, money is
+raised and distressed firms are bought, the kill line is applied, the long tail of startups
+lives and dies, and the month is recorded.
+
+Usage::
+
+    from sim.scenario import load_scenario
+    model = AIMarket(load_scenario("sprint_race"), rng=1)
+    model.run_for(36)
+    tables = model.tables()
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from sim import funding, kill_line
+from sim.calendar import month_label
+from sim.events import EventSchedule
+from sim.firms import Firm
+from sim.metrics import hhi, top_share
+from sim.scenario import SEGMENTS, TIERS, Scenario, load_scenario
+from sim.startups import Pressure, StartupPopulation
+from sim.tables import FIRM_COLUMNS, MARKET_COLUMNS, Recorder
+from sim.users import MarketView, UserPopulation
+
+
+class AIMarket(mesa.Model):
+    """China's AI-model market: firms (Mesa agents), users and startups (numpy arrays).
+
+    Args:
+        scenario: a resolved Scenario, or a path / scenario name to load.
+        rng: integer seed; defaults to the scenario's ``run.seed``.
+        users: simulated users; defaults to ``run.users``.
+        startups: simulated startups; defaults to ``run.startups``.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        *,
+        rng: int | None = None,
+        users: int | None = None,
+        startups: int | None = None,
+    ) -> None:
+        params = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        seed = params.run.seed if rng is None else int(rng)
+        super().__init__(rng=seed)
+        self.params = params
+        self.seed = seed
+        self.month = 0
+        self.sentiment = params.funding.sentiment
+        self.recorder = Recorder()
+        self.firm_list = [
+            Firm(self, firm_id, firm_seed, index)
+            for index, (firm_id, firm_seed) in enumerate(params.firms.items())
+        ]
+        self._by_id = {firm.firm_id: firm for firm in self.firm_list}
+        self.users = UserPopulation(params, users or params.run.users, self.rng)
+        self.startups = StartupPopulation(
+            params.startups,
+            params.run.startups if startups is None else startups,
+            params.run.start,
+            params.run.months,
+            self.rng,
+        )
+        self.schedule_of_events = EventSchedule(self)
+        self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
+
+        self.set_budgets()
+        self.users.place_initial_users(self.market_view())
+        self._api_channel = self._fit_api_channels()
+        self.settle_accounts(book=False)
+        for firm in self.firm_list:
+            firm.measure_kill_line()
+        self.collect()
+
+    # ------------------------------------------------------------------ the month
+
+    def step(self) -> None:
+        """One month of the market, stage by stage."""
+        self.open_month()
+        self.fire_events()
+        self.set_budgets()
+        self.update_capabilities()
+        self.move_users()
+        self.settle_accounts()
+        self.raise_funds()
+        self.acquire_distressed()
+        self.apply_kill_line()
+        self.grow_startups()
+        self.collect()
+
+    def open_month(self) -> None:
+        """Turn the calendar and open a fresh set of books for every firm."""
+        self.month += 1
+        for firm in self.firm_list:
+            firm.open_books()
+
+    def fire_events(self) -> None:
+        """Events due this month act (section 5 of the design)."""
+        self.schedule_of_events.fire(self.month)
+
+    def set_budgets(self) -> None:
+        """Every firm in the market decides this month's spend by line."""
+        for firm in self.firms_in_market():
+            firm.set_budget()
+
+    def update_capabilities(self) -> None:
+        """Quality, breakthroughs, cost efficiency and supply move with the spend."""
+        best = self.best_quality
+        for firm in self.firms_in_market():
+            firm.update_capabilities(best)
+
+    def move_users(self) -> None:
+        """New users adopt and some reconsider; each chooses by the logit."""
+        market = self.params.market
+        campaigns = sum(f.campaign_spend for f in self.firms_in_market())
+        rate = market.reconsider_rate + market.campaign_reconsider_per_bn * campaigns
+        self.users.choice = self.params.choice
+        self.users.move(self.market_view(), min(1.0, rate), market.bass_p, market.bass_q)
+
+    def settle_accounts(self, *, book: bool = True) -> None:
+        """Revenue and costs of the month; capital moves by revenue - costs."""
+        users_m = self.users.users_m()
+        need = self.users.supply_need()
+        self.total_users_m = float(users_m.sum())
+        api_shares = self.api_shares()
+        api_market = self.api_market_bn
+        for firm in self.firms_in_market():
+            firm.api_share = float(api_shares[firm.index])
+            firm.settle_accounts(
+                float(users_m[firm.index]), float(need[firm.index]), api_market * firm.api_share
+            )
+            if book:
+                firm.book()
+
+    def raise_funds(self) -> None:
+        """Parents pay tranches and top-ups; venture-funded firms raise rounds."""
+        funding.raise_funds(self)
+
+    def acquire_distressed(self) -> None:
+        """Giants buy distressed firms whose users and team are worth carrying."""
+        funding.acquire_distressed(self)
+
+    def apply_kill_line(self) -> None:
+        """Distances to the kill line; crossings start collapses; due collapses end."""
+        kill_line.apply_kill_line(self)
+
+    def grow_startups(self) -> None:
+        """The long tail of startups is born and dies under this month's pressures."""
+        self.startups.step(self.pressure())
+
+    def collect(self) -> None:
+        """Record the month: firm rows, market row, migration and startups."""
+        users_m = self.users.users_m()
+        self.total_users_m = float(users_m.sum())
+        for firm in self.firm_list:
+            firm.users_m = float(users_m[firm.index])
+            firm.mau_m = firm.users_m * self.users.multihoming
+            firm.users_history.append(firm.users_m)
+        self.recorder.record(self)
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, months: int | None = None) -> AIMarket:
+        """Run `months` months (default: the scenario's horizon); returns the model."""
+        self.run_for(self.params.run.months if months is None else months)
+        return self
+
+    def tables(self) -> dict:
+        """The run's tidy tables as pandas DataFrames (see sim/tables.py)."""
+        return self.recorder.tables(self)
+
+    # ------------------------------------------------------------------ firms
+
+    def firm(self, firm_id: str) -> Firm:
+        """The firm with this roster id."""
+        return self._by_id[firm_id]
+
+    def firms_in_market(self) -> list[Firm]:
+        """Firms still competing (active or collapsing), in roster order."""
+        return [firm for firm in self.firm_list if firm.in_market]
+
+    def acquire(self, acquirer: Firm, target: Firm) -> None:
+        """`acquirer` buys `target`: users, team and a place in the market."""
+        funding.takeover(self, acquirer, target)
+
+    def remove_from_market(self, firm: Firm, status: str, acquirer: str = "") -> None:
+        """A firm leaves the market for good; its remaining users choose again now."""
+        firm.leave_market(status, acquirer)
+        self.users.evacuate(firm.index, self.market_view())
+
+    def shift_parameters(self, updates: dict[str, float]) -> None:
+        """Parameters take new values from this month on (a `parameter_shift` event)."""
+        params = self.params
+        for key, value in updates.items():
+            section, name = key.split(".", 1)
+            block = getattr(params, section)
+            block = type(block).model_validate({**block.model_dump(), name: value})
+            params = params.model_copy(update={section: block})
+        self.params = params
+
+    def log_event(self, kind: str, firm: str, detail: str = "", *, forced: bool = False) -> None:
+        """Write an event (scheduled or arising in the model) to the events table."""
+        self.recorder.event(self, kind, firm, detail, "scenario" if forced else "model")
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def date(self) -> str:
+        """Calendar month of the current state ("YYYY-MM")."""
+        return month_label(self.month, self.params.run.start)
+
+    @property
+    def best_quality(self) -> float:
+        """The best model in the market (the frontier others are pulled towards)."""
+        return max((f.quality for f in self.firms_in_market()), default=1.0)
+
+    def user_share(self, firm: Firm) -> float:
+        """The firm's share of consumer users (main assistant)."""
+        return firm.users_m / self.total_users_m if self.total_users_m > 0 else 0.0
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """Consumer user share of every firm."""
+        return {f.firm_id: self.user_share(f) for f in self.firm_list}
+
+    @property
+    def hhi(self) -> float:
+        """Concentration of consumer users (Herfindahl-Hirschman, 0-1)."""
+        return hhi(self.shares.values())
+
+    @property
+    def top3_share(self) -> float:
+        """Combined consumer share of the three largest assistants."""
+        return top_share(self.shares.values(), 3)
+
+    def tier_share(self, tier: str) -> float:
+        """Consumer share held by one tier of firm."""
+        return sum(self.user_share(f) for f in self.firm_list if f.tier == tier)
+
+    @property
+    def adopters_m(self) -> float:
+        """Real people (millions) with a main AI assistant."""
+        return self.users.n_adopters * self.users.weight_m
+
+    @property
+    def api_market_bn(self) -> float:
+        """Enterprise/API token market this month, including startups' demand (bn)."""
+        econ = self.params.economics
+        base = econ.api_market_bn_month * (1.0 + econ.api_market_growth) ** self.month
+        return base + self.startups.token_spend_bn
+
+    def unit_cost(self, firm: Firm) -> float:
+        """The firm's cost of serving a million tokens this month (RMB)."""
+        econ, caps = self.params.economics, self.params.capabilities
+        industry = econ.unit_cost_rmb_per_m_tokens * (1.0 - caps.industry_cost_decline) ** self.month
+        return industry / firm.cost_efficiency
+
+    def api_price(self, firm: Firm) -> float:
+        """The firm's API price per million tokens (RMB): unit cost plus its markup."""
+        markup = self.params.economics.api_markup * firm.api_markup_factor
+        return self.unit_cost(firm) * (1.0 + markup)
+
+    def _api_appeal(self) -> np.ndarray:
+        econ = self.params.economics
+        appeal = np.zeros(len(self.firm_list))
+        for firm in self.firms_in_market():
+            appeal[firm.index] = econ.api_b_quality * firm.quality - econ.api_b_price * math.log(
+                self.api_price(firm)
+            )
+        return appeal
+
+    def _fit_api_channels(self) -> np.ndarray:
+        """Per-firm channel weights so that month-0 API shares equal the roster's (P12)."""
+        appeal = self._api_appeal()
+        seeds = np.array([f.api_share for f in self.firm_list])
+        return seeds * np.exp(-(appeal - appeal.max()))
+
+    def api_shares(self) -> np.ndarray:
+        """Shares of the API market: a logit on quality and price, weighted by channel."""
+        appeal = self._api_appeal()
+        in_market = np.array([f.in_market for f in self.firm_list])
+        weight = np.where(in_market, self._api_channel * np.exp(appeal - appeal.max()), 0.0)
+        total = weight.sum()
+        return weight / total if total > 0 else weight
+
+    def pressure(self) -> Pressure:
+        """Pressures on startups: price war, giants' encroachment, funding climate."""
+        econ = self.params.economics
+        firms = self.firms_in_market()
+        shares = np.array([f.api_share for f in firms])
+        relative_price = np.array(
+            [(1 + econ.api_markup * f.api_markup_factor) / f.cost_efficiency for f in firms]
+        )
+        baseline = np.array(
+            [(1 + econ.api_markup) / f.cost_efficiency_start for f in firms]
+        )
+        ratio = float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0
+        giants = sum(f.spend_total for f in firms if f.tier == "giant")
+        return Pressure(
+            price_war=max(0.0, (1.0 - ratio) / 0.1),
+            encroachment=max(0.0, giants / max(self.giants_base_spend, 1e-12) - 1.0),
+            climate=max(0.0, (1.0 - self.sentiment) / 0.5),
+        )
+
+    def market_view(self) -> MarketView:
+        """The firms as users see them this month."""
+        firms = self.firm_list
+        kill = self.params.kill_line
+        stick = self.params.market.supply_stickiness
+        return MarketView(
+            quality=np.array([f.quality for f in firms]),
+            supply=np.array([f.supply for f in firms]),
+            social=np.array([f.social for f in firms]),
+            marketing_bn=np.array([f.marketing_bn if f.in_market else 0.0 for f in firms]),
+            fit=np.array([[f.segment_fit[s] for s in SEGMENTS] for f in firms]),
+            home_mask=np.array([self.users.home_mask(f.home_apps) for f in firms], dtype=np.uint64),
+            choosable=np.array([f.status == "active" for f in firms]),
+            stickiness=np.array([1.0 - stick * f.supply for f in firms]),
+            flight=np.array([kill.flight_rate if f.collapsing else 0.0 for f in firms]),
+        )
+
+
+__all__ = ["TIERS", "AIMarket", "FIRM_COLUMNS", "MARKET_COLUMNS"]

@@ -1,0 +1,764 @@
+"""Scenarios: the schema, loading with `extends`, `--set` overrides and validation.
+
+A scenario is resolved in layers, later layers winning:
+
+1. ``seeds/parameters.toml``: the default of every model parameter, each with its source;
+2. ``seeds/firms.toml``: the roster and the home apps that feed traffic to the firms;
+3. the chain of scenario files, base first (``extends = "other.toml"``);
+4. overrides (``--set key.path=value`` on the command line, or a dict in Python).
+
+The merged tree is checked once, here, at the edge: unknown keys (with the nearest valid
+key suggested), wrong types, out-of-range values, events naming unknown firms, broken
+``extends`` chains. Every problem is raised as a :class:`ScenarioError` whose message is one
+line naming the file, the key path and what is allowed. The model receives a valid, frozen
+:class:`Scenario` and never re-checks it.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
+PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
+ROSTER_FILE = SEEDS_DIR / "firms.toml"
+
+TIERS = ("giant", "midtier", "independent", "vertical")
+SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
+SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class ScenarioError(ValueError):
+    """A scenario problem, explained in one line: file, key path, what is allowed."""
+
+    def __init__(self, file: str | Path | None, path: str, message: str) -> None:
+        self.file = str(file) if file is not None else "<scenario>"
+        self.path = path
+        self.message = message
+        where = f"{self.file}: {path}: " if path else f"{self.file}: "
+        super().__init__(where + message)
+
+
+class Strict(BaseModel):
+    """Base of every schema block: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class Run(Strict):
+    """What to simulate: calendar, size and randomness."""
+
+    start: YearMonth
+    months: Annotated[int, Field(ge=1, le=600)]
+    seed: Annotated[int, Field(ge=0)]
+    users: Annotated[int, Field(ge=100, le=100_000_000)]
+    startups: Annotated[int, Field(ge=0, le=10_000_000)]
+    replicates: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class Market(Strict):
+    """The user population and its diffusion (users in millions of real people)."""
+
+    internet_users_m: Positive
+    adopters_m: Positive
+    bass_p: Fraction
+    bass_q: Fraction
+    segments: dict[str, Fraction]
+    supply_need: dict[str, Fraction]
+    reconsider_rate: Fraction
+    campaign_reconsider_per_bn: NonNegative
+    supply_stickiness: Fraction
+    switching_cost_mean: NonNegative
+
+    @model_validator(mode="after")
+    def _segments(self) -> Market:
+        _check_keys("segments", self.segments, SEGMENTS)
+        _check_keys("supply_need", self.supply_need, SEGMENTS)
+        total = sum(self.segments.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"segments: shares must sum to 1, they sum to {total:.4f}")
+        if self.adopters_m > self.internet_users_m:
+            raise ValueError("adopters_m: must not exceed internet_users_m")
+        return self
+
+
+class Social(Strict):
+    """The synthetic social graph: fixed out-degree, communities of similar size."""
+
+    degree: Annotated[int, Field(ge=1, le=200)]
+    community_size: Annotated[int, Field(ge=2)]
+    within_community: Fraction
+
+
+class Choice(Strict):
+    """Weights of the logit over assistants (utility units)."""
+
+    b_quality: NonNegative
+    b_supply: NonNegative
+    b_reach: NonNegative
+    b_social: NonNegative
+    b_marketing: NonNegative
+    b_match: NonNegative
+    b_switch: NonNegative
+    calibration_sample: Annotated[int, Field(ge=100)]
+
+
+class Capabilities(Strict):
+    """Quality, breakthroughs, cost efficiency and supply."""
+
+    frontier_growth: Fraction
+    rd_productivity: NonNegative
+    rd_scale_bn: Positive
+    spillover: Fraction
+    breakthrough_rate: Fraction
+    breakthrough_rd_ref_bn: Positive
+    breakthrough_rd_elasticity: NonNegative
+    breakthrough_size: NonNegative
+    industry_cost_decline: Fraction
+    efficiency_gain: NonNegative
+    efficiency_scale_bn: Positive
+    efficiency_catchup: Fraction
+    supply_scale_bn: Positive
+    talent_flight: Fraction
+
+
+class Economics(Strict):
+    """Revenue and cost of serving users and selling tokens (money in billions of RMB)."""
+
+    unit_cost_rmb_per_m_tokens: Positive
+    tokens_per_user_month_m: NonNegative
+    commerce_rmb_per_user: NonNegative
+    api_market_bn_month: NonNegative
+    api_market_growth: Annotated[float, Field(ge=-0.5, le=0.5)]
+    api_markup: NonNegative
+    api_b_quality: NonNegative
+    api_b_price: NonNegative
+    legacy_erosion: Fraction
+    legacy_margin: Fraction
+    austerity_runway_months: NonNegative
+    austerity_cut: Fraction
+
+
+class Funding(Strict):
+    """Venture rounds and parents' support."""
+
+    seek_below_runway_months: NonNegative
+    round_prob: Fraction
+    momentum_weight: NonNegative
+    round_runway_months: NonNegative
+    sentiment: NonNegative
+
+
+class Acquisition(Strict):
+    """Giants buying distressed firms for their users and talent."""
+
+    acquirers: list[FirmId]
+    value_per_user_rmb: NonNegative
+    talent_value_bn: NonNegative
+    prob: Fraction
+    distress_distance: float
+    user_transfer: Fraction
+
+
+class KillLine(Strict):
+    """The kill line (斩杀线): thresholds, and the collapse that follows crossing it."""
+
+    runway_months: Positive
+    runway_cap_months: Positive
+    share_floor: dict[str, Fraction]
+    confirm_months: Annotated[int, Field(ge=1)]
+    collapse_months: Annotated[int, Field(ge=1)]
+    flight_rate: Fraction
+    collapse_spend: Fraction
+    pivot_min_api_share: Fraction
+
+    @model_validator(mode="after")
+    def _tiers(self) -> KillLine:
+        _check_keys("share_floor", self.share_floor, TIERS)
+        return self
+
+
+class Startups(Strict):
+    """The long tail of young AI companies (real counts, not simulated ones)."""
+
+    warmup_start: YearMonth
+    births_per_month: dict[str, NonNegative]
+    base_hazard: Fraction
+    price_war_hazard: NonNegative
+    encroachment_hazard: NonNegative
+    climate_hazard: NonNegative
+    token_spend_rmb_month: NonNegative
+
+
+# --------------------------------------------------------------------------- roster
+
+
+class App(Strict):
+    """A home app that feeds an assistant traffic (Douyin, WeChat, Taobao ...)."""
+
+    name: str
+    owner: str
+    mau_m: NonNegative
+    source: str
+
+
+class Firm(Strict):
+    """A firm's state at the start of the simulation; see seeds/firms.toml."""
+
+    name: str
+    owner: str
+    tier: Literal["giant", "midtier", "independent", "vertical"]
+    vertical: str
+    funding_source: Literal["parent", "venture"]
+    mau_m: NonNegative
+    capital_bn: NonNegative
+    spend_bn_month: NonNegative
+    spend_split: dict[str, Fraction]
+    patience_bn: NonNegative
+    quality: Annotated[float, Field(ge=0.0, le=2.0)]
+    cost_efficiency: Positive
+    supply: Fraction
+    social: Fraction
+    integration: Fraction
+    legacy_revenue_bn_month: NonNegative
+    arpu_rmb: NonNegative
+    api_share: Fraction
+    home_apps: list[str]
+    segment_fit: dict[str, Fraction]
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Firm:
+        _check_keys("spend_split", self.spend_split, SPEND_LINES)
+        _check_keys("segment_fit", self.segment_fit, SEGMENTS)
+        total = sum(self.spend_split.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"spend_split: fractions must sum to 1, they sum to {total:.4f}")
+        if (self.tier == "vertical") != bool(self.vertical):
+            raise ValueError("vertical: must be set for tier 'vertical' and empty otherwise")
+        return self
+
+
+# --------------------------------------------------------------------------- events
+
+
+class EventBase(Strict):
+    """Fields shared by every event; `id` lets a scenario replace or remove an inherited one."""
+
+    id: str = ""
+    note: str = ""
+    source: str = ""
+
+
+class InvestmentProgramme(EventBase):
+    """A firm (or its parent) commits money over months, split across spending lines."""
+
+    kind: Literal["investment_programme"]
+    firm: FirmId
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+    total_bn: NonNegative
+    unit_share: Fraction = 1.0
+    split: dict[str, Fraction]
+
+    @model_validator(mode="after")
+    def _split(self) -> InvestmentProgramme:
+        _check_keys("split", self.split, SPEND_LINES)
+        total = sum(self.split.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split: fractions must sum to 1, they sum to {total:.4f}")
+        return self
+
+
+class MarketingCampaign(EventBase):
+    """Cash promotions (e.g. Spring Festival red packets): marketing spend and churn."""
+
+    kind: Literal["marketing_campaign"]
+    firm: FirmId
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)] = 1
+    total_bn: NonNegative
+
+
+class ProductLaunch(EventBase):
+    """A launch that lifts capabilities at once (Yuanbao Pai, Qwen's consumer push)."""
+
+    kind: Literal["product_launch"]
+    firm: FirmId
+    month: YearMonth
+    quality: float = 0.0
+    supply: float = 0.0
+    social: float = 0.0
+    new_home_apps: list[str] = Field(default_factory=list)
+
+
+class Breakthrough(EventBase):
+    """A DeepSeek-style jump in quality, forced at a month."""
+
+    kind: Literal["breakthrough"]
+    firm: FirmId
+    month: YearMonth
+    size: NonNegative
+
+
+class PriceCut(EventBase):
+    """A price cut on API tokens: the firm's markup is multiplied by `factor`."""
+
+    kind: Literal["price_cut"]
+    firm: FirmId
+    month: YearMonth
+    factor: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class FundingRound(EventBase):
+    """A known round or IPO: cash in at a month."""
+
+    kind: Literal["funding_round"]
+    firm: FirmId
+    month: YearMonth
+    amount_bn: NonNegative
+
+
+class FundingClimate(EventBase):
+    """From a month on, the odds of venture rounds are multiplied by `sentiment`."""
+
+    kind: Literal["funding_climate"]
+    start: YearMonth
+    sentiment: NonNegative
+
+
+class EnterVertical(EventBase):
+    """A giant enters a vertical: its fit with the segment that vertical serves rises."""
+
+    kind: Literal["enter_vertical"]
+    firm: FirmId
+    month: YearMonth
+    vertical: str
+    segment: Literal["social", "shopping", "entertainment", "knowledge", "creator"]
+    fit: Fraction
+
+
+class AcquisitionOffer(EventBase):
+    """A named acquirer buys a named target at a month (if both are still in the market)."""
+
+    kind: Literal["acquisition_offer"]
+    acquirer: FirmId
+    target: FirmId
+    month: YearMonth
+
+
+class ParameterShift(EventBase):
+    """From a month on, parameters take new values (e.g. the turn to cost efficiency)."""
+
+    kind: Literal["parameter_shift"]
+    month: YearMonth
+    set: dict[str, float]
+
+
+Event = Annotated[
+    InvestmentProgramme
+    | MarketingCampaign
+    | ProductLaunch
+    | Breakthrough
+    | PriceCut
+    | FundingRound
+    | FundingClimate
+    | EnterVertical
+    | AcquisitionOffer
+    | ParameterShift,
+    Field(discriminator="kind"),
+]
+EVENT_KINDS = {
+    cls.model_fields["kind"].annotation.__args__[0]: cls
+    for cls in get_args(get_args(Event)[0])
+}
+SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """A resolved, validated scenario: everything a run needs."""
+
+    name: str
+    title: str
+    description: str
+    claims: list[str]
+    run: Run
+    market: Market
+    social: Social
+    choice: Choice
+    capabilities: Capabilities
+    economics: Economics
+    funding: Funding
+    acquisition: Acquisition
+    kill_line: KillLine
+    startups: Startups
+    firms: dict[FirmId, Firm]
+    apps: dict[str, App]
+    events: list[Event]
+
+    @property
+    def firm_ids(self) -> list[str]:
+        """Firm ids in roster order."""
+        return list(self.firms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (what `resolved.toml` holds)."""
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+    def digest(self) -> str:
+        """A stable hash of the resolved scenario, for manifests and run ids."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A copy with `key.path -> value` overrides applied and validated again."""
+        tree = self.to_dict()
+        origins: dict[tuple, str] = {}
+        for key, value in overrides.items():
+            set_path(tree, key, value, origins, "override")
+        return _validate(tree, origins, default_file="override")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(mapping) - set(allowed))
+    missing = sorted(set(allowed) - set(mapping))
+    if unknown:
+        raise ValueError(f"{field}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
+    if missing:
+        raise ValueError(f"{field}: missing key {missing[0]!r}; required: {', '.join(allowed)}")
+
+
+def read_toml(path: Path, *, what: str = "file") -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a one-line ScenarioError."""
+    if not path.is_file():
+        raise ScenarioError(path, "", f"no such {what}")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "", f"malformed TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path, "", "malformed TOML: not UTF-8 text") from None
+
+
+def _merge(
+    base: dict[str, Any],
+    top: Mapping[str, Any],
+    origins: dict[tuple, str],
+    file: str,
+    prefix: tuple = (),
+) -> None:
+    """Deep-merge `top` into `base`, noting which file set each key."""
+    for key, value in top.items():
+        here = (*prefix, key)
+        if key == "events":
+            _merge_events(base, value, origins, file)
+        elif isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            origins.setdefault(here, file)
+            _merge(base[key], value, origins, file, here)
+        else:
+            base[key] = copy.deepcopy(value)
+            origins[here] = file
+
+
+def _merge_events(base: dict[str, Any], events: Any, origins: dict[tuple, str], file: str) -> None:
+    """Append a file's events; one whose `id` is inherited replaces the inherited one."""
+    if not isinstance(events, list):
+        raise ScenarioError(file, "events", "must be an array of tables ([[events]])")
+    merged = base.setdefault("events", [])
+    for event in events:
+        event_id = event.get("id") if isinstance(event, Mapping) else None
+        same = [i for i, old in enumerate(merged) if event_id and old.get("id") == event_id]
+        if same:
+            merged[same[0]] = copy.deepcopy(event)
+            origins[("events", same[0])] = file
+        else:
+            merged.append(copy.deepcopy(event))
+            origins[("events", len(merged) - 1)] = file
+
+
+def _remove_events(
+    tree: dict[str, Any], origins: dict[tuple, str], ids: Any, file: Path
+) -> None:
+    """Drop inherited events by id (``remove_events = ["id", ...]``)."""
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ScenarioError(file, "remove_events", "must be an array of event ids (strings)")
+    events = tree.get("events", [])
+    known = {e.get("id") for e in events if isinstance(e, Mapping)}
+    for event_id in ids:
+        if event_id not in known:
+            raise ScenarioError(file, "remove_events", _unknown(event_id, sorted(known - {None}), "event id"))
+    keep = [i for i, e in enumerate(events) if e.get("id") not in set(ids)]
+    files = [origins.pop(("events", i), str(file)) for i in range(len(events))]
+    tree["events"] = [events[i] for i in keep]
+    for new_index, old_index in enumerate(keep):
+        origins[("events", new_index)] = files[old_index]
+
+
+def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    """The scenario files from the root of the `extends` chain down to `path`."""
+    path = path.resolve()
+    if path in seen:
+        cycle = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError(seen[-1], "extends", f"cycle in extends: {cycle}")
+    data = read_toml(path, what="scenario file")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return [(path, data)]
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", "must be a file name (string)")
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise ScenarioError(path, "extends", f"no such scenario file: {parent_path}")
+    return [*_chain(parent_path, (*seen, path)), (path, data)]
+
+
+def parse_value(text: str) -> Any:
+    """Read a `--set` value as TOML (numbers, booleans, arrays), else as a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def set_path(
+    tree: dict[str, Any], key: str, value: Any, origins: dict[tuple, str], file: str
+) -> None:
+    """Set `a.b.c = value` in a nested dict; the path must exist (typos are caught)."""
+    parts = key.split(".")
+    node: Any = tree
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict) or part not in node:
+            options = list(node) if isinstance(node, dict) else []
+            raise ScenarioError(
+                file, ".".join(parts[: depth + 1]), _unknown(part, options, "section")
+            )
+        node = node[part]
+    last = parts[-1]
+    if not isinstance(node, dict) or last not in node:
+        options = list(node) if isinstance(node, dict) else []
+        raise ScenarioError(file, key, _unknown(last, options, "key"))
+    node[last] = value
+    origins[tuple(parts)] = file
+
+
+def _unknown(name: str, options: list[str], what: str) -> str:
+    near = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    allowed = f" (allowed: {', '.join(sorted(options))})" if options and len(options) <= 12 else ""
+    return f"unknown {what} {name!r}{hint}{allowed}"
+
+
+def _schema_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """Walk the schema along a validation error's location (for key suggestions)."""
+    annotation: Any = model
+    for part in loc:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+            origin = get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return annotation, None
+            annotation = field.annotation
+        elif origin is dict:
+            annotation = get_args(annotation)[1]
+        elif origin is list:
+            annotation = get_args(annotation)[0]
+        elif part in EVENT_KINDS:
+            annotation = EVENT_KINDS[part]
+        else:
+            return None, None
+    return None, annotation
+
+
+def _origin_of(loc: tuple, origins: Mapping[tuple, str], default_file: str) -> str:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in origins:
+            return origins[loc[:cut]]
+    return default_file
+
+
+def _validate(tree: dict[str, Any], origins: Mapping[tuple, str], default_file: str) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(tree)
+    except ValidationError as exc:
+        raise _explain(exc, tree, origins, default_file) from None
+    _check_references(scenario, origins, default_file)
+    return scenario
+
+
+def _explain(
+    exc: ValidationError, tree: Mapping[str, Any], origins: Mapping[tuple, str], default: str
+) -> ScenarioError:
+    """Turn pydantic's first error into one line: file, key path, what is allowed."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    # Event unions put the discriminator value in the location: drop it from the key path.
+    shown = tuple(p for p in loc if p not in EVENT_KINDS)
+    path = ".".join(str(p) for p in shown)
+    file = _origin_of(shown, origins, default)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        owner, _ = _schema_at(Scenario, loc[:-1])
+        options = list(owner.model_fields) if owner is not None else []
+        return ScenarioError(file, path, _unknown(str(loc[-1]), options, "key"))
+    if kind == "missing":
+        return ScenarioError(file, path, "required key is missing")
+    if kind == "union_tag_invalid":
+        return ScenarioError(
+            file, path, f"unknown event kind; allowed: {', '.join(sorted(EVENT_KINDS))}"
+        )
+    if kind == "value_error":
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+        field = message.split(":", 1)[0]
+        if field and " " not in field:
+            path = f"{path}.{field}" if path else field
+            message = message.split(":", 1)[1].strip()
+        return ScenarioError(file, path, message)
+    value = error.get("input")
+    shown_value = json.dumps(value, ensure_ascii=False, default=str)
+    if len(shown_value) > 40:
+        shown_value = shown_value[:37] + "..."
+    return ScenarioError(file, path, f"{error['msg'].lower()} (got {shown_value})")
+
+
+def _check_references(
+    scenario: Scenario, origins: Mapping[tuple, str], default_file: str
+) -> None:
+    """Cross-references the schema alone cannot check."""
+    firms = scenario.firms
+    where = lambda loc: _origin_of(loc, origins, default_file)  # noqa: E731
+    for firm_id, firm in firms.items():
+        for app in firm.home_apps:
+            if app not in scenario.apps:
+                raise ScenarioError(
+                    where(("firms", firm_id, "home_apps")),
+                    f"firms.{firm_id}.home_apps",
+                    _unknown(app, list(scenario.apps), "app"),
+                )
+    total_api = sum(f.api_share for f in firms.values())
+    if total_api > 1.0 + 1e-6:
+        raise ScenarioError(
+            where(("firms",)), "firms.*.api_share", f"shares must sum to <= 1, not {total_api:.3f}"
+        )
+    for acquirer in scenario.acquisition.acquirers:
+        if acquirer not in firms:
+            raise ScenarioError(
+                where(("acquisition", "acquirers")),
+                "acquisition.acquirers",
+                _unknown(acquirer, list(firms), "firm"),
+            )
+    start = scenario.run.start
+    for index, event in enumerate(scenario.events):
+        file = where(("events", index))
+        for field in ("firm", "acquirer", "target"):
+            firm_id = getattr(event, field, None)
+            if firm_id is not None and firm_id not in firms:
+                raise ScenarioError(
+                    file, f"events[{index}].{field}", _unknown(firm_id, list(firms), "firm")
+                )
+        for field in ("start", "month"):
+            month = getattr(event, field, None)
+            if month is not None and month < start:
+                raise ScenarioError(
+                    file, f"events[{index}].{field}", f"{month} is before run.start ({start})"
+                )
+        for app in getattr(event, "new_home_apps", []):
+            if app not in scenario.apps:
+                raise ScenarioError(
+                    file, f"events[{index}].new_home_apps", _unknown(app, list(scenario.apps), "app")
+                )
+        for key in getattr(event, "set", {}):
+            section, _, name = key.partition(".")
+            block = getattr(scenario, section, None) if section in SHIFTABLE_SECTIONS else None
+            if block is None or name not in type(block).model_fields:
+                options = [
+                    f"{s}.{n}" for s in SHIFTABLE_SECTIONS for n in type(getattr(scenario, s)).model_fields
+                ]
+                raise ScenarioError(file, f"events[{index}].set", _unknown(key, options, "parameter"))
+            if not isinstance(getattr(block, name), float | int):
+                raise ScenarioError(
+                    file, f"events[{index}].set.{key}", "only numeric parameters can shift"
+                )
+
+
+def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:
+    """The parameter defaults and the roster, merged, with the file each key came from."""
+    tree: dict[str, Any] = {}
+    origins: dict[tuple, str] = {}
+    for path in (PARAMETERS_FILE, ROSTER_FILE):
+        _merge(tree, read_toml(path, what="seed file"), origins, str(path))
+    return tree, origins
+
+
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """Load, merge and validate a scenario file.
+
+    Args:
+        path: the scenario's TOML file; a bare name like ``sprint_race`` is looked up in
+            ``scenarios/``.
+        overrides: ``{"key.path": value}`` applied last (values already typed, or strings
+            parsed as TOML values).
+
+    Raises:
+        ScenarioError: with one line naming the file, the key path and what is allowed.
+    """
+    path = resolve_scenario_path(path)
+    tree, origins = load_defaults()
+    tree["name"] = path.stem
+    for file, data in _chain(path):
+        _remove_events(tree, origins, data.pop("remove_events", []), file)
+        _merge(tree, data, origins, str(file))
+    tree["name"] = path.stem
+    for key, value in (overrides or {}).items():
+        typed = parse_value(value) if isinstance(value, str) else value
+        set_path(tree, key, typed, origins, "--set")
+    return _validate(tree, origins, default_file=str(path))
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """A scenario path as given, or a bare name looked up in scenarios/."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    named = SCENARIOS_DIR / f"{candidate.stem}.toml"
+    if candidate.suffix in ("", ".toml") and candidate.parent == Path(".") and named.is_file():
+        return named
+    raise ScenarioError(candidate, "", "no such scenario file")
+
+
+def list_scenarios() -> list[Path]:
+    """Scenario files shipped in scenarios/, sorted by name."""
+    return sorted(SCENARIOS_DIR.glob("*.toml"))
