@@ -223,16 +223,17 @@ class Firm(mesa.Agent):
                 spend[line] *= 1.0 - econ.austerity_cut
         self.accounts.spend = spend
 
-    def update_capabilities(self, best_quality: float) -> None:
-        """Quality drifts behind the moving frontier, rises with R&D (diminishing returns)
-        and open-weight spill-over, and jumps with a breakthrough; cost efficiency follows
-        own efficiency work while rivals catch up; supply grows with supply investment."""
+    def update_capabilities(self) -> None:
+        """Quality drifts behind the moving world frontier (1.0), rises with R&D
+        (diminishing returns) and open-weight spill-over towards the frontier, and jumps
+        with a breakthrough; cost efficiency follows own efficiency work while rivals catch
+        up; supply grows with supply investment."""
         caps = self.model.params.capabilities
         spend = self.accounts.spend
         effective_rd = spend["rd"] * self.cost_efficiency
         self.quality /= 1.0 + caps.frontier_growth
         self.quality += caps.rd_productivity * math.log1p(effective_rd / caps.rd_scale_bn)
-        self.quality += caps.spillover * max(0.0, best_quality - self.quality)
+        self.quality += caps.spillover * max(0.0, 1.0 - self.quality)
         if self.collapsing:
             self.quality *= 1.0 - caps.talent_flight
         rate = caps.breakthrough_rate * (
@@ -248,9 +249,8 @@ class Firm(mesa.Agent):
         self.supply += (1.0 - self.supply) * -math.expm1(-spend["supply"] / caps.supply_scale_bn)
 
     def break_through(self, size: float, *, forced: bool) -> None:
-        """A DeepSeek-style jump: the firm leaps `size` past the best model in the market."""
-        best = max(self.model.best_quality, 1.0)
-        self.quality = max(self.quality, best) + size
+        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0)."""
+        self.quality = max(self.quality, 1.0) + size
         self.breakthroughs += 1
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
 

@@ -55,6 +55,7 @@ def acquire_distressed(model: AIMarket) -> None:
     for target in model.firms_in_market():
         if target.funding_source != "venture" or target.tier == "giant":
             continue
+        target.measure_kill_line()
         if target.distance_to_kill_line >= rules.distress_distance and not target.collapsing:
             continue
         value = (

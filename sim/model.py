@@ -115,9 +115,8 @@ class AIMarket(mesa.Model):
 
     def update_capabilities(self) -> None:
         """Quality, breakthroughs, cost efficiency and supply move with the spend."""
-        best = self.best_quality
         for firm in self.firms_in_market():
-            firm.update_capabilities(best)
+            firm.update_capabilities()
 
     def move_users(self) -> None:
         """New users adopt and some reconsider; each chooses by the logit."""
