@@ -15,7 +15,11 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import math
+import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import mesa
@@ -30,6 +34,22 @@ from sim.scenario import SEGMENTS, TIERS, Scenario, load_scenario
 from sim.startups import Pressure, StartupPopulation
 from sim.tables import FIRM_COLUMNS, MARKET_COLUMNS, Recorder
 from sim.users import MarketView, UserPopulation
+
+
+def stage(name: str) -> Callable:
+    """Mark a method as a stage of the month; its wall time adds to ``stage_seconds``."""
+
+    def wrap(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def timed(self: AIMarket, *args, **kwargs):
+            began = time.perf_counter()
+            result = method(self, *args, **kwargs)
+            self.stage_seconds[name] += time.perf_counter() - began
+            return result
+
+        return timed
+
+    return wrap
 
 
 class AIMarket(mesa.Model):
@@ -58,6 +78,7 @@ class AIMarket(mesa.Model):
         self.month = 0
         self.sentiment = params.funding.sentiment
         self.recorder = Recorder()
+        self.stage_seconds: dict[str, float] = defaultdict(float)
         self.firm_list = [
             Firm(self, firm_id, firm_seed, index)
             for index, (firm_id, firm_seed) in enumerate(params.firms.items())
@@ -98,26 +119,31 @@ class AIMarket(mesa.Model):
         self.grow_startups()
         self.collect()
 
+    @stage("events")
     def open_month(self) -> None:
         """Turn the calendar and open a fresh set of books for every firm."""
         self.month += 1
         for firm in self.firm_list:
             firm.open_books()
 
+    @stage("events")
     def fire_events(self) -> None:
         """Events due this month act (section 5 of the design)."""
         self.schedule_of_events.fire(self.month)
 
+    @stage("budgets")
     def set_budgets(self) -> None:
         """Every firm in the market decides this month's spend by line."""
         for firm in self.firms_in_market():
             firm.set_budget()
 
+    @stage("capabilities")
     def update_capabilities(self) -> None:
         """Quality, breakthroughs, cost efficiency and supply move with the spend."""
         for firm in self.firms_in_market():
             firm.update_capabilities()
 
+    @stage("users")
     def move_users(self) -> None:
         """New users adopt and some reconsider; each chooses by the logit."""
         market = self.params.market
@@ -126,6 +152,7 @@ class AIMarket(mesa.Model):
         self.users.choice = self.params.choice
         self.users.move(self.market_view(), min(1.0, rate), market.bass_p, market.bass_q)
 
+    @stage("accounts")
     def settle_accounts(self, *, book: bool = True) -> None:
         """Revenue and costs of the month; capital moves by revenue - costs."""
         users_m = self.users.users_m()
@@ -141,22 +168,27 @@ class AIMarket(mesa.Model):
             if book:
                 firm.book()
 
+    @stage("funding")
     def raise_funds(self) -> None:
         """Parents pay tranches and top-ups; venture-funded firms raise rounds."""
         funding.raise_funds(self)
 
+    @stage("funding")
     def acquire_distressed(self) -> None:
         """Giants buy distressed firms whose users and team are worth carrying."""
         funding.acquire_distressed(self)
 
+    @stage("kill_line")
     def apply_kill_line(self) -> None:
         """Distances to the kill line; crossings start collapses; due collapses end."""
         kill_line.apply_kill_line(self)
 
+    @stage("startups")
     def grow_startups(self) -> None:
         """The long tail of startups is born and dies under this month's pressures."""
         self.startups.step(self.pressure())
 
+    @stage("collection")
     def collect(self) -> None:
         """Record the month: firm rows, market row, migration and startups."""
         users_m = self.users.users_m()
