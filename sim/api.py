@@ -147,6 +147,7 @@ def save(
                 result.tables,
                 folder / "plots",
                 runway_threshold=result.scenario.kill_line.runway_months,
+                startup_targets=startup_targets(),
             )
         facts = {
             "scenario": f"`{result.scenario.name}`",

@@ -72,8 +72,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, scenario_overrides(args))
     result = api.run(scenario)
     folder = api.save(result, args.out, csv=args.csv, with_plots=not args.no_plots)
-    print(f"{scenario.title}  ({scenario.name}, seed {result.seed}, {result.users:,} users, "
-          f"{scenario.run.months} months, {result.wall_seconds:.2f} s)")
+    print(
+        f"{scenario.title}  ({scenario.name}, seed {result.seed}, {result.users:,} users, "
+        f"{scenario.run.months} months, {result.wall_seconds:.2f} s)"
+    )
     print(format_outcomes(result.outcomes()))
     if args.profile:
         print(format_profile(result.stage_seconds, result.wall_seconds))
@@ -131,7 +133,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     resolved = read_toml(folder / "resolved.toml", what="resolved scenario")
     threshold = resolved.get("kill_line", {}).get("runway_months")
     out = Path(args.out) if args.out else folder / "plots"
-    for path in plots.save_run_plots(tables, out, runway_threshold=threshold):
+    from sim.api import startup_targets
+
+    saved = plots.save_run_plots(
+        tables, out, runway_threshold=threshold, startup_targets=startup_targets()
+    )
+    for path in saved:
         print(path)
     return 0
 

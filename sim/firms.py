@@ -66,7 +66,9 @@ class Accounts:
 
     @property
     def revenue(self) -> float:
-        return self.consumer_revenue + self.commerce_revenue + self.api_revenue + self.legacy_revenue
+        return (
+            self.consumer_revenue + self.commerce_revenue + self.api_revenue + self.legacy_revenue
+        )
 
     @property
     def costs(self) -> float:
@@ -122,7 +124,9 @@ class Firm(mesa.Agent):
         self.mau_m = seed.mau_m
         self.users_history: list[float] = []
         self.breakthroughs = 0
+        self.in_austerity = False
         self.accounts = Accounts()
+        self.last_accounts = self.accounts
         self.runway_months = 0.0
         self.distance_to_kill_line = 0.0
 
@@ -218,10 +222,26 @@ class Firm(mesa.Agent):
         if self.collapsing:
             cut = self.model.params.kill_line.collapse_spend
             spend = {line: value * cut for line, value in spend.items()}
-        elif month > 1 and self.runway_months < econ.austerity_runway_months:
-            for line in DISCRETIONARY:
-                spend[line] *= 1.0 - econ.austerity_cut
+        else:
+            self.in_austerity = self._austerity_due(sum(spend.values()))
+            if self.in_austerity:
+                for line in DISCRETIONARY:
+                    spend[line] *= 1.0 - econ.austerity_cut
         self.accounts.spend = spend
+
+    def _austerity_due(self, planned_spend: float) -> bool:
+        """Austerity when the runway at normal spending would be under
+        ``austerity_runway_months``. Judging by the normal rather than the cut budget keeps
+        a firm near break-even from switching austerity on and off every other month."""
+        from sim.kill_line import runway
+
+        if self.model.month <= 1:
+            return False
+        last = self.last_accounts
+        burn = planned_spend + last.inference_cost + last.api_cost - last.revenue
+        cap = self.model.params.kill_line.runway_cap_months
+        months = runway(self.capital + self.headroom, burn, cap)
+        return months < self.model.params.economics.austerity_runway_months
 
     def update_capabilities(self) -> None:
         """Quality drifts behind the moving world frontier (1.0), rises with R&D
@@ -287,6 +307,7 @@ class Firm(mesa.Agent):
 
     def open_books(self) -> None:
         """A fresh month: no revenue, costs or funding yet."""
+        self.last_accounts = self.accounts
         self.accounts = Accounts()
 
     def receive(self, amount_bn: float, why: str) -> None:

@@ -388,8 +388,7 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 EVENT_KINDS = {
-    cls.model_fields["kind"].annotation.__args__[0]: cls
-    for cls in get_args(get_args(Event)[0])
+    cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])
 }
 SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
 
@@ -431,6 +430,13 @@ class Scenario(Strict):
         """A stable hash of the resolved scenario, for manifests and run ids."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_events(self, events: list[Mapping[str, Any]]) -> Scenario:
+        """A copy with more events (plain dicts, as in a scenario file), validated."""
+        tree = self.to_dict()
+        origins: dict[tuple, str] = {}
+        _merge_events(tree, [dict(e) for e in events], origins, "added event")
+        return _validate(tree, origins, default_file="added event")
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
         """A copy with `key.path -> value` overrides applied and validated again."""
@@ -502,9 +508,7 @@ def _merge_events(base: dict[str, Any], events: Any, origins: dict[tuple, str], 
             origins[("events", len(merged) - 1)] = file
 
 
-def _remove_events(
-    tree: dict[str, Any], origins: dict[tuple, str], ids: Any, file: Path
-) -> None:
+def _remove_events(tree: dict[str, Any], origins: dict[tuple, str], ids: Any, file: Path) -> None:
     """Drop inherited events by id (``remove_events = ["id", ...]``)."""
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise ScenarioError(file, "remove_events", "must be an array of event ids (strings)")
@@ -512,7 +516,9 @@ def _remove_events(
     known = {e.get("id") for e in events if isinstance(e, Mapping)}
     for event_id in ids:
         if event_id not in known:
-            raise ScenarioError(file, "remove_events", _unknown(event_id, sorted(known - {None}), "event id"))
+            raise ScenarioError(
+                file, "remove_events", _unknown(event_id, sorted(known - {None}), "event id")
+            )
     keep = [i for i, e in enumerate(events) if e.get("id") not in set(ids)]
     files = [origins.pop(("events", i), str(file)) for i in range(len(events))]
     tree["events"] = [events[i] for i in keep]
@@ -652,9 +658,7 @@ def _explain(
     return ScenarioError(file, path, f"{error['msg'].lower()} (got {shown_value})")
 
 
-def _check_references(
-    scenario: Scenario, origins: Mapping[tuple, str], default_file: str
-) -> None:
+def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_file: str) -> None:
     """Cross-references the schema alone cannot check."""
     firms = scenario.firms
     where = lambda loc: _origin_of(loc, origins, default_file)  # noqa: E731
@@ -696,16 +700,22 @@ def _check_references(
         for app in getattr(event, "new_home_apps", []):
             if app not in scenario.apps:
                 raise ScenarioError(
-                    file, f"events[{index}].new_home_apps", _unknown(app, list(scenario.apps), "app")
+                    file,
+                    f"events[{index}].new_home_apps",
+                    _unknown(app, list(scenario.apps), "app"),
                 )
         for key in getattr(event, "set", {}):
             section, _, name = key.partition(".")
             block = getattr(scenario, section, None) if section in SHIFTABLE_SECTIONS else None
             if block is None or name not in type(block).model_fields:
                 options = [
-                    f"{s}.{n}" for s in SHIFTABLE_SECTIONS for n in type(getattr(scenario, s)).model_fields
+                    f"{s}.{n}"
+                    for s in SHIFTABLE_SECTIONS
+                    for n in type(getattr(scenario, s)).model_fields
                 ]
-                raise ScenarioError(file, f"events[{index}].set", _unknown(key, options, "parameter"))
+                raise ScenarioError(
+                    file, f"events[{index}].set", _unknown(key, options, "parameter")
+                )
             if not isinstance(getattr(block, name), float | int):
                 raise ScenarioError(
                     file, f"events[{index}].set.{key}", "only numeric parameters can shift"
@@ -721,9 +731,7 @@ def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:
     return tree, origins
 
 
-def load_scenario(
-    path: str | Path, overrides: Mapping[str, Any] | None = None
-) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load, merge and validate a scenario file.
 
     Args:
