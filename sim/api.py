@@ -137,6 +137,7 @@ def save(
     """Write a run's folder ``<out>/<scenario>/<run-id>/`` atomically; returns its path."""
     root = Path(out) if out is not None else default_root()
     final = root / result.scenario.name / run_id(result.scenario, result.seed)
+    began = time.perf_counter()
 
     def fill(folder: Path) -> None:
         write_tables(folder, result.tables, csv=csv)
@@ -168,6 +169,7 @@ def save(
                 users=result.users,
                 months=result.scenario.run.months,
                 wall_seconds=round(result.wall_seconds, 3),
+                write_seconds=round(time.perf_counter() - began, 3),
                 stage_seconds={k: round(v, 4) for k, v in result.stage_seconds.items()},
                 tables={name: len(table) for name, table in result.tables.items()},
             ),
