@@ -105,8 +105,16 @@ def main() -> None:
         ("market.bass_p", bass["bass_p"], params["market"]["bass_p"]),
         ("market.bass_q", bass["bass_q"], params["market"]["bass_q"]),
         ("market.internet_users_m", bass["internet_users_m"], params["market"]["internet_users_m"]),
-        ("startups.births_per_month.2023", born["births_2023"], params["startups"]["births_per_month"]["2023"]),
-        ("startups.births_per_month.2024", born["births_2024"], params["startups"]["births_per_month"]["2024"]),
+        (
+            "startups.births_per_month.2023",
+            born["births_2023"],
+            params["startups"]["births_per_month"]["2023"],
+        ),
+        (
+            "startups.births_per_month.2024",
+            born["births_2024"],
+            params["startups"]["births_per_month"]["2024"],
+        ),
         ("startups.base_hazard", born["base_hazard"], params["startups"]["base_hazard"]),
     ]
     print(f"{'parameter':34} {'fitted':>14} {'in seeds':>14}")

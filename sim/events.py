@@ -94,7 +94,9 @@ class EventSchedule:
                 firm = model.firm(event.firm)
                 if firm.in_market:
                     firm.receive(event.amount_bn, "round")
-                    model.log_event(event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True)
+                    model.log_event(
+                        event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True
+                    )
             case FundingClimate():
                 model.sentiment = event.sentiment
                 model.log_event(event.kind, "", f"sentiment {event.sentiment:.2f}", forced=True)

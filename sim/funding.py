@@ -39,8 +39,10 @@ def raise_funds(model: AIMarket) -> None:
         burn = firm.burn
         if burn <= 0 or firm.cash_runway >= funding.seek_below_runway_months:
             continue
-        odds = funding.round_prob * model.sentiment * math.exp(
-            funding.momentum_weight * firm.user_growth(_MOMENTUM_MONTHS)
+        odds = (
+            funding.round_prob
+            * model.sentiment
+            * math.exp(funding.momentum_weight * firm.user_growth(_MOMENTUM_MONTHS))
         )
         if model.rng.random() < min(1.0, odds):
             amount = funding.round_runway_months * burn

@@ -45,16 +45,22 @@ def outcome_table(firms: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         }
     )
     order = {tier: i for i, tier in enumerate(TIERS)}
-    table = table.assign(_tier=table["tier"].map(order)).sort_values(["_tier", "share_start"], ascending=[True, False])
+    table = table.assign(_tier=table["tier"].map(order)).sort_values(
+        ["_tier", "share_start"], ascending=[True, False]
+    )
     return table.drop(columns="_tier").reset_index()
 
 
 def format_outcomes(table: pd.DataFrame) -> str:
     """The outcome table as aligned text for a terminal."""
-    shown = table[["firm", "tier", "share_start", "share_end", "status", "crossed_kill_line", "exit"]].copy()
+    shown = table[
+        ["firm", "tier", "share_start", "share_end", "status", "crossed_kill_line", "exit"]
+    ].copy()
     shown["share_start"] = (100 * shown["share_start"]).map("{:.1f}%".format)
     shown["share_end"] = (100 * shown["share_end"]).map("{:.1f}%".format)
-    shown = shown.rename(columns={"crossed_kill_line": "crossed", "share_start": "share0", "share_end": "share_end"})
+    shown = shown.rename(
+        columns={"crossed_kill_line": "crossed", "share_start": "share0", "share_end": "share_end"}
+    )
     return shown.to_string(index=False)
 
 
