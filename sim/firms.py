@@ -218,7 +218,6 @@ class Firm(mesa.Agent):
             tranche = programme.tranche(month)
             for line, share in programme.split.items():
                 spend[line] += tranche * share
-        spend["marketing"] += self.campaign_spend
         if self.collapsing:
             cut = self.model.params.kill_line.collapse_spend
             spend = {line: value * cut for line, value in spend.items()}

@@ -7,7 +7,8 @@ cash and drifts to the kill line. Venture-funded firms look for a round when the
 falls under ``funding.seek_below_runway_months``; the odds rise with momentum (growth of
 their users over three months) and the funding climate; a round funds
 ``funding.round_runway_months`` of the current burn. A giant buys a distressed firm when
-its users and team are worth more than the cash needed to carry it for a year.
+its users and team are worth more than the cash needed to carry it for
+``acquisition.carry_months``; it takes over the firm's cash (or debts) with it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.firms import Firm
     from sim.model import AIMarket
-
-_MOMENTUM_MONTHS = 3
-_CARRY_MONTHS = 12
 
 
 def raise_funds(model: AIMarket) -> None:
@@ -42,7 +40,7 @@ def raise_funds(model: AIMarket) -> None:
         odds = (
             funding.round_prob
             * model.sentiment
-            * math.exp(funding.momentum_weight * firm.user_growth(_MOMENTUM_MONTHS))
+            * math.exp(funding.momentum_weight * firm.user_growth(funding.momentum_months))
         )
         if model.rng.random() < min(1.0, odds):
             amount = funding.round_runway_months * burn
@@ -64,7 +62,7 @@ def acquire_distressed(model: AIMarket) -> None:
             target.mau_m * rules.value_per_user_rmb / 1000.0
             + rules.talent_value_bn * target.quality
         )
-        carry = max(0.0, _CARRY_MONTHS * target.burn - target.capital)
+        carry = max(0.0, rules.carry_months * target.burn - target.capital)
         if value <= carry:
             continue
         bidders = [b for b in buyers if b.in_market and not b.collapsing and b is not target]
@@ -73,9 +71,14 @@ def acquire_distressed(model: AIMarket) -> None:
 
 
 def takeover(model: AIMarket, acquirer: Firm, target: Firm) -> None:
-    """The acquirer takes the target's team (quality) and part of its users; the rest of
-    the users choose again."""
+    """The acquirer takes the target's team (quality), its cash and debts, and part of its
+    users; the rest of the users choose again."""
     rules = model.params.acquisition
     acquirer.quality = max(acquirer.quality, target.quality)
+    cash = target.capital
+    target.accounts.funding -= cash
+    target.capital = 0.0
+    acquirer.accounts.funding += cash
+    acquirer.capital += cash
     model.users.transfer(target.index, acquirer.index, rules.user_transfer)
     model.remove_from_market(target, "acquired", acquirer.firm_id)

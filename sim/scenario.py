@@ -164,6 +164,7 @@ class Funding(Strict):
     seek_below_runway_months: NonNegative
     round_prob: Fraction
     momentum_weight: NonNegative
+    momentum_months: Annotated[int, Field(ge=1)]
     round_runway_months: NonNegative
     sentiment: NonNegative
 
@@ -174,6 +175,7 @@ class Acquisition(Strict):
     acquirers: list[FirmId]
     value_per_user_rmb: NonNegative
     talent_value_bn: NonNegative
+    carry_months: NonNegative
     prob: Fraction
     distress_distance: float
     user_transfer: Fraction
@@ -391,6 +393,14 @@ EVENT_KINDS = {
     cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])
 }
 SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
+# Parameters read only while the model is built: shifting them mid-run would do nothing.
+SET_UP_ONLY = {
+    "market.internet_users_m",
+    "market.adopters_m",
+    "market.switching_cost_mean",
+    "choice.b_switch",
+    "choice.calibration_sample",
+}
 
 
 # --------------------------------------------------------------------------- scenario
@@ -720,6 +730,17 @@ def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_
                 raise ScenarioError(
                     file, f"events[{index}].set.{key}", "only numeric parameters can shift"
                 )
+            if key in SET_UP_ONLY:
+                raise ScenarioError(
+                    file,
+                    f"events[{index}].set.{key}",
+                    "acts only when the model is built; set it in the scenario instead",
+                )
+            try:
+                type(block).model_validate({**block.model_dump(), name: event.set[key]})
+            except ValidationError as exc:
+                message = exc.errors()[0]["msg"].lower()
+                raise ScenarioError(file, f"events[{index}].set.{key}", message) from None
 
 
 def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:
