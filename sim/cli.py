@@ -155,7 +155,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except FileNotFoundError as exc:
             raise UsageError(str(exc)) from None
         manifest = read_manifest(folder)
-        label = f"{manifest['scenario']}:{manifest['seed']}"
+        label = f"{manifest['scenario']}:{manifest['seed']}:{Path(folder).name}"
         firms = tables["firms"]
         last = firms[firms["month"] == firms["month"].max()].set_index("firm")
         columns[label] = last[args.metric]

@@ -593,18 +593,17 @@ def _unknown(name: str, options: list[str], what: str) -> str:
     return f"unknown {what} {name!r}{hint}{allowed}"
 
 
-def _schema_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
-    """Walk the schema along a validation error's location (for key suggestions)."""
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The schema block at a validation error's location (for key suggestions), if any."""
     annotation: Any = model
     for part in loc:
-        origin = get_origin(annotation)
-        if origin is Annotated:
+        if get_origin(annotation) is Annotated:
             annotation = get_args(annotation)[0]
-            origin = get_origin(annotation)
+        origin = get_origin(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
             if field is None:
-                return annotation, None
+                return None
             annotation = field.annotation
         elif origin is dict:
             annotation = get_args(annotation)[1]
@@ -613,8 +612,12 @@ def _schema_at(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | No
         elif part in EVENT_KINDS:
             annotation = EVENT_KINDS[part]
         else:
-            return None, None
-    return None, annotation
+            return None
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 def _origin_of(loc: tuple, origins: Mapping[tuple, str], default_file: str) -> str:
@@ -641,11 +644,11 @@ def _explain(
     loc = tuple(error["loc"])
     # Event unions put the discriminator value in the location: drop it from the key path.
     shown = tuple(p for p in loc if p not in EVENT_KINDS)
-    path = ".".join(str(p) for p in shown)
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in shown).lstrip(".")
     file = _origin_of(shown, origins, default)
     kind = error["type"]
     if kind == "extra_forbidden":
-        owner, _ = _schema_at(Scenario, loc[:-1])
+        owner = _model_at(Scenario, loc[:-1])
         options = list(owner.model_fields) if owner is not None else []
         return ScenarioError(file, path, _unknown(str(loc[-1]), options, "key"))
     if kind == "missing":
