@@ -3,8 +3,10 @@
 Users are not Mesa agents: they are a structure of arrays, one entry per simulated user, each
 standing for ``internet_users_m / n`` million real people. Per user: the assistant they
 mainly use (``-1`` for none), their segment (social, shopping, entertainment, knowledge,
-creator), the home apps they use (a bitmask), their inertia (from a switching cost), their
-place in the adoption order, and ``degree`` friends in a synthetic social graph with communities.
+creator), the home apps they use (a bitmask), their inertia (from a switching cost) and
+``degree`` friends in a synthetic social graph with communities. Users are numbered in the
+order they adopt (their attributes are drawn independently of that order), so the adopters
+are always the first ``n_adopters`` users.
 
 Each month new users adopt (Bass diffusion down the adoption order), a share of adopters
 reconsider, and every chooser picks by a logit over the assistants open to new users:
@@ -18,8 +20,14 @@ A user's switching cost sets how rarely they reconsider (their *inertia*,
 penalty in the utility would make month 0 drift towards the largest assistants with nothing
 in the market changing (docs/model.md, "Design changes"). ``asc_j`` (brand constants) are
 fitted at month 0 so that the logit reproduces the roster's MAU shares. Every move is
-counted in a from -> to migration matrix (the last row and column are "none").
-No Python loop runs over users.
+counted in a from -> to migration matrix (the last row and column are "none"), and the
+users per firm (and per firm and segment) are kept up to date from the moves, so readings
+cost nothing however large the population.
+
+No Python loop runs over users. The work of a month grows with the number of users who
+choose, not with the population: reviewers are drawn by thinning a Bernoulli process walked
+with geometric skips (docs/performance.md). ``sim/reference.py`` is the same submodel
+written one Mesa agent per user; ``tests/test_reference.py`` checks that the two agree.
 """
 
 from __future__ import annotations
@@ -31,8 +39,10 @@ import numpy as np
 from sim.scenario import SEGMENTS, Scenario
 
 NONE = -1
-_CHUNK = 1_000_000
-_FIT_ROUNDS = 60
+# Users whose utilities are worked on at once: bounds the temporaries to a few MB.
+_CHUNK = 1 << 16
+_FIT_ROUNDS = 200
+_FIT_TOLERANCE = 1e-10
 
 
 @dataclass
@@ -73,26 +83,33 @@ class UserPopulation:
 
         seg_shares = np.array([market.segments[s] for s in SEGMENTS])
         self.segment = rng.choice(len(SEGMENTS), size=n_users, p=seg_shares).astype(np.int8)
-        self.need = np.array([market.supply_need[s] for s in SEGMENTS], dtype=np.float32)
+        self.need = np.array([market.supply_need[s] for s in SEGMENTS])
         app_ids = list(scenario.apps)
         self.app_bit = {app: np.uint64(1) << np.uint64(i) for i, app in enumerate(app_ids)}
-        self.apps = np.zeros(n_users, dtype=np.uint64)
-        for app_id, app in scenario.apps.items():
-            uses = rng.random(n_users, dtype=np.float32) < min(
-                1.0, app.mau_m / market.internet_users_m
-            )
-            self.apps[uses] |= self.app_bit[app_id]
-        switch_cost = rng.exponential(market.switching_cost_mean, n_users)
-        inertia = np.exp(-self.choice.b_switch * switch_cost)
-        self.inertia = (inertia / inertia.mean()).astype(np.float32)
+        self.apps = np.zeros(n_users, dtype=_smallest_unsigned(len(app_ids)))
+        draw = np.empty(n_users, dtype=np.float32)
+        for bit, app in enumerate(scenario.apps.values()):
+            rng.random(out=draw, dtype=np.float32)
+            uses = draw < min(1.0, app.mau_m / market.internet_users_m)
+            self.apps |= uses.astype(self.apps.dtype) << bit
+        switch_cost = rng.standard_exponential(n_users, dtype=np.float32)
+        inertia = np.exp(-self.choice.b_switch * market.switching_cost_mean * switch_cost)
+        self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
+        self.inertia_max = float(self.inertia.max(initial=0.0))
         self.neighbors = social_graph(
             n_users, social.degree, social.community_size, social.within_community, rng
         )
-        self.adoption_order = rng.permutation(n_users).astype(np.int32)
-        self.n_adopters = int(round(n_users * market.adopters_m / market.internet_users_m))
-        self.assistant = np.full(n_users, NONE, dtype=np.int16)
+        self.n_adopters = round(n_users * market.adopters_m / market.internet_users_m)
+        self.assistant = np.full(n_users, NONE, dtype=np.int8 if self.n_firms < 127 else np.int16)
         self.asc = np.zeros(self.n_firms)
         self.migration = self._empty_migration()
+        self._users = np.zeros(self.n_firms, dtype=np.int64)
+        self._by_segment = np.zeros((self.n_firms, len(SEGMENTS)), dtype=np.int64)
+
+    @property
+    def adoption_order(self) -> np.ndarray:
+        """Users in the order they adopt: the numbering itself."""
+        return np.arange(self.n)
 
     # ------------------------------------------------------------------ set-up
 
@@ -109,40 +126,37 @@ class UserPopulation:
 
         Since every chooser (new or reconsidering) draws from the same logit, the month-0
         shares are then a fixed point of the monthly dynamics in expectation: shares move
-        only when something in the market changes."""
-        adopters = self.adoption_order[: self.n_adopters]
+        only when something in the market changes. Friends enter at their mean: the share
+        of the population each firm holds."""
         targets = _exact_counts(self.target_shares, self.n_adopters)
-        sample = self._sample(adopters)
-        mean_field = np.broadcast_to(
-            (targets / self.n)[None, :], (len(sample), self.n_firms)
-        ).astype(np.float32)
-        base = self._systematic(sample, view, mean_field)
-        self.asc = _fit_constants(base, np.ones(len(sample)), self.target_shares)
-        for chunk in np.array_split(adopters, max(1, len(adopters) // _CHUNK)):
-            field = np.broadcast_to(
-                (targets / self.n)[None, :], (len(chunk), self.n_firms)
-            ).astype(np.float32)
-            utility = self._systematic(chunk, view, field) + self._gumbel(len(chunk))
-            self.assistant[chunk] = np.argmax(utility, axis=1)
-        self._repair_counts(adopters, targets)
+        field = (targets / self.n)[:, None]
+        sample = self._sample()
+        base = self._systematic(sample, view, field)
+        self.asc = _fit_constants(base.T, self.target_shares)
+        for start in range(0, self.n_adopters, _CHUNK):
+            chunk = np.arange(start, min(start + _CHUNK, self.n_adopters))
+            self.assistant[chunk] = self._draw(self._systematic(chunk, view, field))
+        self._repair_counts(targets)
+        self._recount()
         self.migration = self._empty_migration()
 
-    def _sample(self, adopters: np.ndarray) -> np.ndarray:
-        size = min(self.choice.calibration_sample, len(adopters))
-        return np.sort(self.rng.choice(adopters, size=size, replace=False))
+    def _sample(self) -> np.ndarray:
+        size = min(self.choice.calibration_sample, self.n_adopters)
+        return np.sort(self.rng.choice(self.n_adopters, size=size, replace=False))
 
-    def _repair_counts(self, adopters: np.ndarray, targets: np.ndarray) -> None:
+    def _repair_counts(self, targets: np.ndarray) -> None:
         """Move randomly chosen surplus users so that each firm holds exactly its target."""
-        counts = np.bincount(self.assistant[adopters], minlength=self.n_firms)
-        surplus = []
-        for j in np.flatnonzero(counts > targets):
-            members = adopters[self.assistant[adopters] == j]
-            surplus.append(self.rng.choice(members, size=counts[j] - targets[j], replace=False))
+        held = self.assistant[: self.n_adopters]
+        counts = np.bincount(held, minlength=self.n_firms)
+        surplus = [
+            self.rng.choice(np.flatnonzero(held == j), size=counts[j] - targets[j], replace=False)
+            for j in np.flatnonzero(counts > targets)
+        ]
         if not surplus:
             return
         movers = self.rng.permutation(np.concatenate(surplus))
         deficits = np.clip(targets - counts, 0, None)
-        self.assistant[movers] = np.repeat(np.arange(self.n_firms), deficits).astype(np.int16)
+        held[movers] = np.repeat(np.arange(self.n_firms), deficits)
 
     # ------------------------------------------------------------------ monthly
 
@@ -152,7 +166,7 @@ class UserPopulation:
         expected = (bass_p + bass_q * self.n_adopters / self.n) * remaining
         count = int(expected) + int(self.rng.random() < expected - int(expected))
         count = min(count, remaining)
-        fresh = self.adoption_order[self.n_adopters : self.n_adopters + count]
+        fresh = np.arange(self.n_adopters, self.n_adopters + count)
         self.n_adopters += count
         return fresh
 
@@ -166,58 +180,72 @@ class UserPopulation:
                 each firm's stickiness.
             bass_p, bass_q: Bass diffusion coefficients (per month).
         """
-        adopters = self.adoption_order[: self.n_adopters]
-        current = self.assistant[adopters]
-        review = reconsider_rate * view.stickiness[current] * self.inertia[adopters]
-        prob = np.maximum(review, view.flight[current])
-        reconsider = adopters[self.rng.random(len(adopters), dtype=np.float32) < prob]
+        reconsider = self.reviewers(view, reconsider_rate)
         fresh = self.new_adopters(bass_p, bass_q)
         self.choose(np.concatenate([reconsider, fresh]), view)
 
+    def reviewers(self, view: MarketView, reconsider_rate: float) -> np.ndarray:
+        """Adopters who review their choice this month: each independently, with probability
+        ``max(reconsider_rate * stickiness[current] * inertia_i, flight[current])``.
+
+        Drawn by thinning: candidates are the successes of a Bernoulli process at a bound
+        ``top`` on every adopter's probability (walked by geometric skips), and each is kept
+        with its own probability over ``top``. The work grows with the reviewers, not with
+        the adopters."""
+        # An adopter left without an assistant (nothing was open) reviews at the base rate.
+        stickiness = np.append(view.stickiness, 1.0)
+        flight = np.append(view.flight, 0.0)
+        top = min(1.0, max(reconsider_rate * stickiness.max() * self.inertia_max, flight.max()))
+        if top <= 0.0:
+            return np.empty(0, dtype=np.int64)
+        candidates = _bernoulli_positions(self.n_adopters, top, self.rng)
+        current = np.take(self.assistant, candidates)
+        inertia = np.take(self.inertia, candidates)
+        prob = np.maximum(reconsider_rate * stickiness[current] * inertia, flight[current])
+        return candidates[self.rng.random(len(candidates)) * top < prob]
+
     def choose(self, who: np.ndarray, view: MarketView) -> None:
-        """Each user in `who` picks an assistant by the logit; moves are recorded."""
+        """Each user in `who` picks an assistant by the logit; moves are recorded. All
+        choose at once: everyone sees their friends' assistants as they were before."""
         if len(who) == 0 or not view.choosable.any():
             return
-        for chunk in np.array_split(who, max(1, len(who) // _CHUNK)):
-            current = self.assistant[chunk]
-            utility = self._systematic(chunk, view, self.friends(chunk))
-            utility += self._gumbel(len(chunk))
-            utility[:, ~view.choosable] = -np.inf
-            chosen = np.argmax(utility, axis=1).astype(np.int16)
-            self._record(current, chosen)
-            self.assistant[chunk] = chosen
+        chosen = np.empty(len(who), dtype=self.assistant.dtype)
+        for start in range(0, len(who), _CHUNK):
+            chunk = who[start : start + _CHUNK]
+            utility = self._systematic(chunk, view, self._friend_shares(chunk))
+            chosen[start : start + _CHUNK] = self._draw(utility, view.choosable)
+        self._assign(who, chosen)
 
     def transfer(self, source: int, target: int, fraction: float) -> None:
         """Hand `fraction` of one firm's users to another (an acquisition)."""
-        members = np.flatnonzero(self.assistant == source)
+        members = self.members(source)
         moving = members[self.rng.random(len(members)) < fraction]
-        self._record(self.assistant[moving], np.full(len(moving), target, dtype=np.int16))
-        self.assistant[moving] = target
+        self._assign(moving, np.full(len(moving), target, dtype=self.assistant.dtype))
 
     def evacuate(self, source: int, view: MarketView) -> None:
         """Every remaining user of a firm that left the market chooses another assistant."""
-        self.choose(np.flatnonzero(self.assistant == source), view)
+        self.choose(self.members(source), view)
 
     # ------------------------------------------------------------------ readings
 
+    def members(self, firm: int) -> np.ndarray:
+        """The users whose main assistant is `firm` (only adopters hold one)."""
+        return np.flatnonzero(self.assistant[: self.n_adopters] == firm)
+
     def counts(self) -> np.ndarray:
         """Simulated users per firm."""
-        on = self.assistant[self.assistant >= 0]
-        return np.bincount(on, minlength=self.n_firms)
+        return self._users.copy()
 
     def users_m(self) -> np.ndarray:
         """Real users (millions) whose main assistant is each firm."""
-        return self.counts() * self.weight_m
+        return self._users * self.weight_m
 
     def supply_need(self) -> np.ndarray:
         """Each firm's users' mean need for supply (0-1), by their segments."""
-        on = self.assistant >= 0
-        by_segment = np.bincount(
-            self.assistant[on].astype(np.int64) * len(SEGMENTS) + self.segment[on],
-            minlength=self.n_firms * len(SEGMENTS),
-        ).reshape(self.n_firms, len(SEGMENTS))
-        totals = by_segment.sum(axis=1)
-        return np.divide(by_segment @ self.need, totals, out=np.zeros(self.n_firms), where=totals > 0)
+        totals = self._by_segment.sum(axis=1)
+        return np.divide(
+            self._by_segment @ self.need, totals, out=np.zeros(self.n_firms), where=totals > 0
+        )
 
     def take_migration(self) -> np.ndarray:
         """This month's from -> to counts of simulated users (last index: none); resets."""
@@ -227,40 +255,92 @@ class UserPopulation:
     # ------------------------------------------------------------------ internals
 
     def friends(self, who: np.ndarray) -> np.ndarray:
-        """Share of each user's friends whose main assistant is each firm."""
-        on = self.assistant[self.neighbors[who]]
-        rows = np.broadcast_to(np.arange(len(who))[:, None], on.shape)
-        valid = on >= 0
-        counts = np.bincount(
-            rows[valid].astype(np.int64) * self.n_firms + on[valid],
-            minlength=len(who) * self.n_firms,
-        )
-        return (counts.reshape(len(who), self.n_firms) / self.neighbors.shape[1]).astype(np.float32)
+        """Share of each user's friends whose main assistant is each firm (users x firms)."""
+        return self._friend_shares(who).T
+
+    def _friend_shares(self, who: np.ndarray) -> np.ndarray:
+        """`friends` laid out firms x users, the layout of the utilities."""
+        degree = self.neighbors.shape[1]
+        # friends' assistants, one row per tie: (degree, users), contiguous along users
+        held = np.take(self.assistant, np.take(self.neighbors, who, axis=0).T)
+        counts = np.empty((self.n_firms, len(who)), dtype=np.uint8 if degree < 256 else np.int32)
+        for firm in range(self.n_firms):
+            np.add.reduce(held == firm, axis=0, dtype=counts.dtype, out=counts[firm])
+        return counts / degree
 
     def _systematic(self, who: np.ndarray, view: MarketView, friends: np.ndarray) -> np.ndarray:
+        """Utility without noise, firms x users in `who` (float64); `friends` as the shares
+        of `_friend_shares`. Firms run down the rows so that every operation across firms
+        is one pass over contiguous users."""
         p = self.choice
-        seg = self.segment[who]
-        per_firm = self.asc + p.b_quality * view.quality + p.b_marketing * np.log1p(view.marketing_bn)
-        utility = np.empty((len(who), self.n_firms), dtype=np.float32)
-        utility[:] = per_firm
-        utility += p.b_supply * self.need[seg][:, None] * view.supply[None, :]
-        utility += p.b_match * view.fit.T[seg]
-        reach = (self.apps[who][:, None] & view.home_mask[None, :]) != 0
-        utility += p.b_reach * reach
-        utility += p.b_social * view.social[None, :] * friends
+        per_firm = (
+            self.asc + p.b_quality * view.quality + p.b_marketing * np.log1p(view.marketing_bn)
+        )
+        by_segment = (
+            per_firm[:, None]
+            + p.b_supply * view.supply[:, None] * self.need[None, :]
+            + p.b_match * view.fit
+        )
+        utility = np.take(by_segment, np.take(self.segment, who), axis=1)
+        reach = (
+            view.home_mask.astype(self.apps.dtype)[:, None] & np.take(self.apps, who)[None, :]
+        ) != 0
+        np.add(utility, p.b_reach, out=utility, where=reach)
+        utility += (p.b_social * view.social)[:, None] * friends
         return utility
 
-    def _gumbel(self, rows: int) -> np.ndarray:
-        uniform = self.rng.random((rows, self.n_firms), dtype=np.float32)
-        return -np.log(-np.log(np.clip(uniform, 1e-12, 1.0 - 1e-7)))
+    def _draw(self, utility: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+        """One logit draw per column of `utility` (firms x users, overwritten): the inverse
+        of the cumulative choice probabilities at one uniform, the same law as the argmax
+        of utility plus Gumbel noise at a sixteenth of the random numbers."""
+        if allowed is not None:
+            utility[~allowed] = -np.inf
+        utility -= utility.max(axis=0)
+        np.exp(utility, out=utility)
+        for firm in range(1, self.n_firms):
+            utility[firm] += utility[firm - 1]
+        threshold = self.rng.random(utility.shape[1]) * utility[-1]
+        chosen = (utility < threshold).sum(axis=0)
+        # Rounding can put a threshold at the very top: that is the last open firm.
+        last = self.n_firms - 1 if allowed is None else int(np.flatnonzero(allowed)[-1])
+        return np.minimum(chosen, last).astype(self.assistant.dtype)
 
-    def _record(self, current: np.ndarray, chosen: np.ndarray) -> None:
+    def _assign(self, who: np.ndarray, chosen: np.ndarray) -> None:
+        """Users in `who` take the assistants `chosen`: the migration matrix and the users
+        per firm and segment follow the moves."""
+        current = np.take(self.assistant, who)
         moved = current != chosen
-        origin = np.where(current[moved] < 0, self.n_firms, current[moved]).astype(np.int64)
-        flat = origin * (self.n_firms + 1) + chosen[moved]
-        self.migration += np.bincount(flat, minlength=(self.n_firms + 1) ** 2).reshape(
-            self.n_firms + 1, self.n_firms + 1
+        if not moved.any():
+            return
+        movers = who[moved]
+        origin = current[moved].astype(np.int64)
+        target = chosen[moved].astype(np.int64)
+        size = self.n_firms + 1
+        flows = np.bincount(
+            np.where(origin < 0, self.n_firms, origin) * size + target, minlength=size * size
+        ).reshape(size, size)
+        self.migration += flows
+        self._users += flows[:, : self.n_firms].sum(axis=0) - flows[: self.n_firms].sum(axis=1)
+        segments, cells = len(SEGMENTS), self.n_firms * len(SEGMENTS)
+        segment = np.take(self.segment, movers)
+        left = origin >= 0
+        self._by_segment -= np.bincount(
+            origin[left] * segments + segment[left], minlength=cells
+        ).reshape(self.n_firms, segments)
+        self._by_segment += np.bincount(target * segments + segment, minlength=cells).reshape(
+            self.n_firms, segments
         )
+        self.assistant[movers] = chosen[moved]
+
+    def _recount(self) -> None:
+        held = self.assistant[: self.n_adopters].astype(np.int64)
+        on = held >= 0
+        segments = len(SEGMENTS)
+        self._users = np.bincount(held[on], minlength=self.n_firms)
+        self._by_segment = np.bincount(
+            held[on] * segments + self.segment[: self.n_adopters][on],
+            minlength=self.n_firms * segments,
+        ).reshape(self.n_firms, segments)
 
     def _empty_migration(self) -> np.ndarray:
         return np.zeros((self.n_firms + 1, self.n_firms + 1), dtype=np.int64)
@@ -271,21 +351,54 @@ def social_graph(
 ) -> np.ndarray:
     """A sparse directed friendship graph with community structure, as an (n, degree)
     array of friend indices: each tie falls inside the user's community with probability
-    `within`, else anywhere."""
-    position = rng.permutation(n).astype(np.int32)
+    `within`, else anywhere.
+
+    Communities are consecutive blocks of a random ordering of the users. Each tie costs
+    one 64-bit random number: 16 bits decide inside or not, 48 bits pick the friend."""
+    position = np.arange(n, dtype=np.int32)
+    rng.shuffle(position)
     member_at = np.empty(n, dtype=np.int32)
     member_at[position] = np.arange(n, dtype=np.int32)
+    inside_below = np.uint64(round(within * (1 << 16)))
     neighbors = np.empty((n, degree), dtype=np.int32)
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        rows = stop - start
+        bits = rng.bit_generator.random_raw((stop - start, degree))
+        inside = (bits & np.uint64(0xFFFF)) < inside_below
+        uniform = (bits >> np.uint64(16)).astype(np.float64) * 2.0**-48
         block = position[start:stop, None] // community_size * community_size
         size = np.minimum(community_size, n - block)
-        local = block + (rng.random((rows, degree), dtype=np.float32) * size).astype(np.int32)
-        anywhere = rng.integers(0, n, size=(rows, degree), dtype=np.int32)
-        inside = rng.random((rows, degree), dtype=np.float32) < within
-        neighbors[start:stop] = np.where(inside, member_at[np.minimum(local, n - 1)], anywhere)
+        local = member_at[block + (uniform * size).astype(np.int32)]
+        anywhere = (uniform * n).astype(np.int32)
+        neighbors[start:stop] = np.where(inside, local, anywhere)
     return neighbors
+
+
+def _bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices in ``[0, length)`` each present independently with probability `p`: the
+    successes of a Bernoulli process, found by geometric skips (work ~ length * p)."""
+    if length == 0:
+        return np.empty(0, dtype=np.int64)
+    if p >= 1.0:
+        return np.arange(length)
+    expected = length * p
+    if expected < 16:
+        # A handful: count them and place them (skips would overflow as p -> 0).
+        count = rng.binomial(length, p)
+        return np.sort(rng.choice(length, size=count, replace=False))
+    positions = np.cumsum(rng.geometric(p, size=int(expected + 6 * np.sqrt(expected) + 16))) - 1
+    while positions[-1] < length - 1:
+        more = np.cumsum(rng.geometric(p, size=int(expected * 0.1) + 16)) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, length)]
+
+
+def _smallest_unsigned(bits: int) -> type[np.unsignedinteger]:
+    """The narrowest unsigned integer type holding a bitmask of `bits` bits."""
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if bits <= np.iinfo(dtype).bits:
+            return dtype
+    raise ValueError(f"at most 64 home apps, got {bits}")
 
 
 def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
@@ -297,18 +410,19 @@ def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def _fit_constants(utility: np.ndarray, weights: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Alternative-specific constants that make the weighted mean logit probabilities
-    equal `target` (fixed-point iteration on log shares)."""
+def _fit_constants(utility: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Alternative-specific constants that make the mean logit probabilities over the rows
+    of `utility` equal `target` (fixed-point iteration on log shares, to convergence)."""
     asc = np.zeros(utility.shape[1])
-    weights = weights / weights.sum()
     present = target > 0
+    asc[~present] = -50.0
     for _ in range(_FIT_ROUNDS):
         logits = utility + asc
         logits -= logits.max(axis=1, keepdims=True)
         prob = np.exp(logits)
         prob /= prob.sum(axis=1, keepdims=True)
-        predicted = weights @ prob
-        asc[present] += np.log(target[present] / np.maximum(predicted[present], 1e-12))
-        asc[~present] = -50.0
+        step = np.log(target[present] / np.maximum(prob.mean(axis=0)[present], 1e-12))
+        asc[present] += step
+        if np.abs(step).max() < _FIT_TOLERANCE:
+            break
     return asc
