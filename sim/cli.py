@@ -84,13 +84,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def format_profile(stage_seconds: dict[str, float], wall_seconds: float) -> str:
-    """Per-stage time of the month, largest first, with shares of the simulation's time."""
+    """Time of the set-up (month 0) and of each stage of the month over all months,
+    largest first, with shares of the simulation's time; the rest is building the tables."""
     total = sum(stage_seconds.values())
     lines = [f"{'stage':14} {'seconds':>9} {'share':>7}"]
     for name, seconds in sorted(stage_seconds.items(), key=lambda kv: -kv[1]):
         lines.append(f"{name:14} {seconds:9.3f} {seconds / total:7.1%}")
     lines.append(f"{'all stages':14} {total:9.3f}")
-    lines.append(f"{'set-up + rest':14} {wall_seconds - total:9.3f}")
+    lines.append(f"{'tables + rest':14} {wall_seconds - total:9.3f}")
     return "\n".join(lines)
 
 

@@ -70,6 +70,7 @@ class AIMarket(mesa.Model):
         users: int | None = None,
         startups: int | None = None,
     ) -> None:
+        began = time.perf_counter()
         params = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         seed = params.run.seed if rng is None else int(rng)
         super().__init__(rng=seed)
@@ -102,6 +103,8 @@ class AIMarket(mesa.Model):
         for firm in self.firm_list:
             firm.measure_kill_line()
         self.collect()
+        # All of the above builds month 0: it counts as set-up, and the stages count months.
+        self.stage_seconds = defaultdict(float, {"set-up": time.perf_counter() - began})
 
     # ------------------------------------------------------------------ the month
 
