@@ -353,24 +353,27 @@ def social_graph(
     array of friend indices: each tie falls inside the user's community with probability
     `within`, else anywhere.
 
-    Communities are consecutive blocks of a random ordering of the users. Each tie costs
-    one 64-bit random number: 16 bits decide inside or not, 48 bits pick the friend."""
-    position = np.arange(n, dtype=np.int32)
-    rng.shuffle(position)
-    member_at = np.empty(n, dtype=np.int32)
-    member_at[position] = np.arange(n, dtype=np.int32)
+    Communities are consecutive blocks of a random ordering of the users. Ties are drawn
+    community by community, so that looking up fellow members stays within a small stretch
+    of memory, and each tie costs one 64-bit random number: 16 bits decide inside or not,
+    48 bits pick the friend."""
+    member_at = np.arange(n, dtype=np.int32)
+    rng.shuffle(member_at)
     inside_below = np.uint64(round(within * (1 << 16)))
     neighbors = np.empty((n, degree), dtype=np.int32)
+    # One element per user holding their whole row of ties: rows are written in one go.
+    rows = neighbors.view(np.dtype((np.void, neighbors.itemsize * degree))).reshape(n)
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         bits = rng.bit_generator.random_raw((stop - start, degree))
         inside = (bits & np.uint64(0xFFFF)) < inside_below
         uniform = (bits >> np.uint64(16)).astype(np.float64) * 2.0**-48
-        block = position[start:stop, None] // community_size * community_size
+        block = np.arange(start, stop, dtype=np.int32)[:, None] // community_size * community_size
         size = np.minimum(community_size, n - block)
-        local = member_at[block + (uniform * size).astype(np.int32)]
+        local = np.take(member_at, block + (uniform * size).astype(np.int32))
         anywhere = (uniform * n).astype(np.int32)
-        neighbors[start:stop] = np.where(inside, local, anywhere)
+        ties = np.where(inside, local, anywhere)
+        rows[member_at[start:stop]] = ties.view(rows.dtype).reshape(-1)
     return neighbors
 
 
