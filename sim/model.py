@@ -19,7 +19,7 @@ import functools
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import mesa
@@ -60,6 +60,9 @@ class AIMarket(mesa.Model):
         rng: integer seed; defaults to the scenario's ``run.seed``.
         users: simulated users; defaults to ``run.users``.
         startups: simulated startups; defaults to ``run.startups``.
+        record: the optional tables to record, of ``migration`` and ``startups``
+            (default: both); firms, market and events are always recorded. Leaving them
+            out changes no result, it only saves time (ensembles).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class AIMarket(mesa.Model):
         rng: int | None = None,
         users: int | None = None,
         startups: int | None = None,
+        record: Iterable[str] | None = None,
     ) -> None:
         began = time.perf_counter()
         params = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -78,7 +82,7 @@ class AIMarket(mesa.Model):
         self.seed = seed
         self.month = 0
         self.sentiment = params.funding.sentiment
-        self.recorder = Recorder()
+        self.recorder = Recorder(record)
         self.stage_seconds: dict[str, float] = defaultdict(float)
         self.firm_list = [
             Firm(self, firm_id, firm_seed, index)
@@ -296,7 +300,9 @@ class AIMarket(mesa.Model):
     def unit_cost(self, firm: Firm) -> float:
         """The firm's cost of serving a million tokens this month (RMB)."""
         econ, caps = self.params.economics, self.params.capabilities
-        industry = econ.unit_cost_rmb_per_m_tokens * (1.0 - caps.industry_cost_decline) ** self.month
+        industry = (
+            econ.unit_cost_rmb_per_m_tokens * (1.0 - caps.industry_cost_decline) ** self.month
+        )
         return industry / firm.cost_efficiency
 
     def api_price(self, firm: Firm) -> float:
@@ -335,10 +341,10 @@ class AIMarket(mesa.Model):
         relative_price = np.array(
             [(1 + econ.api_markup * f.api_markup_factor) / f.cost_efficiency for f in firms]
         )
-        baseline = np.array(
-            [(1 + econ.api_markup) / f.cost_efficiency_start for f in firms]
+        baseline = np.array([(1 + econ.api_markup) / f.cost_efficiency_start for f in firms])
+        ratio = (
+            float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0
         )
-        ratio = float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0
         giants = sum(f.spend_total for f in firms if f.tier == "giant")
         return Pressure(
             price_war=max(0.0, (1.0 - ratio) / 0.1),
@@ -364,4 +370,4 @@ class AIMarket(mesa.Model):
         )
 
 
-__all__ = ["TIERS", "AIMarket", "FIRM_COLUMNS", "MARKET_COLUMNS"]
+__all__ = ["FIRM_COLUMNS", "MARKET_COLUMNS", "TIERS", "AIMarket"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.calendar import ordinal, month_label
+from sim.calendar import month_label, ordinal
 from sim.scenario import Startups as StartupParams
 
 
@@ -89,11 +89,13 @@ class StartupPopulation:
         self.last_hazard = 0.0
         self.born_this_month = 0
         self.closed_this_month = 0
+        self._token_spend_bn: float | None = None
         for _ in range(self.warmup_months):
             self.step(Pressure())
 
     def step(self, pressure: Pressure) -> None:
         """One month: this month's cohort is born, then alive startups close by the hazard."""
+        self._token_spend_bn = None
         if self.weight == 0.0:
             self.step_index += 1
             return
@@ -108,7 +110,9 @@ class StartupPopulation:
         self.n += born
         self.born_this_month = born
 
-        alive = np.flatnonzero(self._alive_mask()[: self.n] & (self.birth[: self.n] < self.step_index))
+        alive = np.flatnonzero(
+            self._alive_mask()[: self.n] & (self.birth[: self.n] < self.step_index)
+        )
         self.last_hazard = hazard(self.params, pressure)
         closing = alive[self.rng.random(len(alive)) < self.last_hazard]
         self.closed_at[closing] = self.step_index
@@ -121,7 +125,11 @@ class StartupPopulation:
     @property
     def token_spend_bn(self) -> float:
         """Real startups' monthly spend on model tokens, billions of RMB."""
-        return float(self.token_spend[self._alive_mask()].sum() * self.weight / 1e9)
+        # read several times a month and changed only by `step`: computed once per month
+        if self._token_spend_bn is None:
+            alive = self.token_spend[self._alive_mask()]
+            self._token_spend_bn = float(alive.sum() * self.weight / 1e9)
+        return self._token_spend_bn
 
     def census(self) -> dict[str, float]:
         """Real counts at the end of the latest month: alive and closed, in all and among

@@ -1,9 +1,13 @@
 """The run's tidy tables: what is recorded each month, and how it becomes DataFrames.
 
-Firm and market rows are gathered by a Mesa DataCollector whose reporters name the
-properties the model and its firms already expose. Migration, startups and events are
-appended as rows. Units are in the column names: ``_m`` millions of people, ``_bn``
-billions of RMB, ``_months`` months; shares are fractions (0-1).
+Firm and market rows are read from the properties the model and its firms already expose,
+named by ``FIRM_COLUMNS`` and ``MARKET_COLUMNS`` (column -> attribute), and kept as
+columns of plain lists: a Mesa DataCollector would do the same with several times the
+overhead per value, which matters when an ensemble runs thousands of replicates. Migration,
+startups and events are appended as rows; migration and startups can be left out
+(``Recorder(record=...)``) when only the firm, market and event tables are wanted.
+Units are in the column names: ``_m`` millions of people, ``_bn`` billions of RMB,
+``_months`` months; shares are fractions (0-1).
 
 Tables:
     firms: one row per (month, firm).
@@ -15,10 +19,13 @@ Tables:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import mesa
 import pandas as pd
+
+from sim.calendar import month_label
+from sim.scenario import TIERS
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
@@ -59,6 +66,14 @@ ACCOUNT_LINES = (
     "api_cost",
 )
 SPEND_COLUMNS = ("rd", "marketing", "supply", "efficiency", "fixed")
+LINE_COLUMNS = (
+    *(f"{line}_bn" for line in ACCOUNT_LINES),
+    *(f"spend_{line}_bn" for line in SPEND_COLUMNS),
+)
+
+# tables a run can record; the first three always are
+TABLES = ("firms", "market", "events", "migration", "startups")
+OPTIONAL_TABLES = ("migration", "startups")
 
 # column -> AIMarket attribute
 MARKET_COLUMNS = {
@@ -70,54 +85,74 @@ MARKET_COLUMNS = {
     "best_quality": "best_quality",
     "sentiment": "sentiment",
 }
+TIER_COLUMNS = (*(f"share_{tier}" for tier in TIERS), "firms_in_market")
 
 
 class Recorder:
-    """Collects the monthly records of one run."""
+    """Collects the monthly records of one run.
 
-    def __init__(self) -> None:
-        firm_reporters = {"month": "model_month", **FIRM_COLUMNS}
-        self.collector = mesa.DataCollector(
-            model_reporters={"month": "month", **MARKET_COLUMNS},
-            agent_reporters=firm_reporters,
-        )
-        self.lines: list[dict] = []
-        self.tier_rows: list[dict] = []
+    Args:
+        record: the optional tables to record (``migration``, ``startups``); default both.
+    """
+
+    def __init__(self, record: Iterable[str] | None = None) -> None:
+        wanted = OPTIONAL_TABLES if record is None else tuple(record)
+        unknown = sorted(set(wanted) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown table {unknown[0]!r}; choose from {', '.join(TABLES)}")
+        self.record_migration = "migration" in wanted
+        self.record_startups = "startups" in wanted
+        self.firm_attributes = list(FIRM_COLUMNS.values())
+        self.firm_values: dict[str, list] = {
+            column: [] for column in ("month", *FIRM_COLUMNS, *LINE_COLUMNS)
+        }
+        self.market_values: dict[str, list] = {
+            column: [] for column in ("month", *MARKET_COLUMNS, *TIER_COLUMNS)
+        }
         self.migration: list[dict] = []
         self.startups: list[dict] = []
         self.events: list[dict] = []
 
     def record(self, model: AIMarket) -> None:
         """Record the state at the end of the model's current month."""
-        self.collector.collect(model)
+        month = model.month
+        firm_columns = [self.firm_values[column] for column in FIRM_COLUMNS]
         for firm in model.firm_list:
+            self.firm_values["month"].append(month)
+            for values, attribute in zip(firm_columns, self.firm_attributes, strict=True):
+                values.append(getattr(firm, attribute))
             acc = firm.accounts
-            row = {"month": model.month, "firm": firm.firm_id}
-            row.update({f"{line}_bn": getattr(acc, line) for line in ACCOUNT_LINES})
-            row.update({f"spend_{line}_bn": acc.spend[line] for line in SPEND_COLUMNS})
-            self.lines.append(row)
-        self.tier_rows.append(
-            {
-                "month": model.month,
-                **{f"share_{t}": model.tier_share(t) for t in ("giant", "midtier", "independent", "vertical")},
-                "firms_in_market": len(model.firms_in_market()),
-            }
-        )
+            for line in ACCOUNT_LINES:
+                self.firm_values[f"{line}_bn"].append(getattr(acc, line))
+            for line in SPEND_COLUMNS:
+                self.firm_values[f"spend_{line}_bn"].append(acc.spend[line])
+        market = self.market_values
+        market["month"].append(month)
+        for column, attribute in MARKET_COLUMNS.items():
+            market[column].append(getattr(model, attribute))
+        for tier in TIERS:
+            market[f"share_{tier}"].append(model.tier_share(tier))
+        market["firms_in_market"].append(len(model.firms_in_market()))
+        if self.record_migration:
+            self._record_migration(model)
+        if self.record_startups and month > 0:
+            self.startups.append({"month": month, "date": model.date, **model.startups.census()})
+
+    def _record_migration(self, model: AIMarket) -> None:
         names = [*model.params.firm_ids, "none"]
         matrix = model.users.take_migration()
         weight = model.users.weight_m
+        month, date = model.month, model.date
         for i, j in zip(*matrix.nonzero(), strict=True):
             self.migration.append(
                 {
-                    "month": model.month,
-                    "date": model.date,
+                    "month": month,
+                    "date": date,
                     "from": names[i],
                     "to": names[j],
                     "users_m": matrix[i, j] * weight,
                 }
             )
-        if model.month > 0:
-            self.startups.append({"month": model.month, "date": model.date, **model.startups.census()})
 
     def event(self, model: AIMarket, kind: str, firm: str, detail: str, origin: str) -> None:
         """Append an event row."""
@@ -133,26 +168,22 @@ class Recorder:
         )
 
     def tables(self, model: AIMarket) -> dict[str, pd.DataFrame]:
-        """The tidy tables of the run so far."""
+        """The tidy tables of the run so far (only the recorded ones)."""
         start = model.params.run.start
-        from sim.calendar import month_label
-
-        firms = self.collector.get_agent_vars_dataframe().reset_index(drop=True)
-        firms = firms.merge(pd.DataFrame(self.lines), on=["month", "firm"])
-        firms.insert(1, "date", firms["month"].map(lambda m: month_label(m, start)))
-        market = self.collector.get_model_vars_dataframe().reset_index(drop=True)
-        market = market.merge(pd.DataFrame(self.tier_rows), on="month")
-        market.insert(1, "date", market["month"].map(lambda m: month_label(m, start)))
-        migration = pd.DataFrame(
-            self.migration, columns=["month", "date", "from", "to", "users_m"]
-        )
+        firms = pd.DataFrame(self.firm_values)
+        market = pd.DataFrame(self.market_values)
+        labels = {month: month_label(month, start) for month in market["month"]}
+        firms.insert(1, "date", firms["month"].map(labels))
+        market.insert(1, "date", market["month"].map(labels))
         events = pd.DataFrame(
             self.events, columns=["month", "date", "kind", "firm", "detail", "origin"]
         )
-        return {
-            "firms": firms,
-            "market": market,
-            "migration": migration,
-            "startups": pd.DataFrame(self.startups),
-            "events": events,
-        }
+        tables = {"firms": firms, "market": market}
+        if self.record_migration:
+            tables["migration"] = pd.DataFrame(
+                self.migration, columns=["month", "date", "from", "to", "users_m"]
+            )
+        if self.record_startups:
+            tables["startups"] = pd.DataFrame(self.startups)
+        tables["events"] = events
+        return tables

@@ -1,0 +1,70 @@
+"""Ensemble throughput: replicates per second on 1 and 2 local worker processes.
+
+    .venv/bin/python benchmarks/ensemble_throughput.py [--replicates 60] [--users 20000]
+
+Runs sprint_race (20,000 users, 36 months by default) as an ensemble on one worker process,
+then on two, and prints the replicates per second of each, the ratio, and the time 1,000
+replicates would take on two workers. The workers are started (and have imported the model)
+before the clock starts, so the figures are the steady rate; the start-up is printed apart.
+The replicates run exactly as in ``killline ensemble`` (firms, market and events tables and
+outcomes returned to this process), in memory, without writing files or plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from sim.ensemble import _replicate_task, prepare_scenario
+from sim.executors import ProcessExecutor, default_workers
+
+
+def throughput(scenario, workers: int, replicates: int) -> tuple[float, float]:
+    """(start-up seconds, replicates per second) on ``workers`` local processes."""
+    executor = ProcessExecutor(workers)
+    began = time.perf_counter()
+    executor.start()
+    startup = time.perf_counter() - began
+    # one replicate per worker first: the first run in a process pays for lazy set-up
+    for _ in executor.run(_replicate_task, scenario, [(i, ()) for i in range(workers)]):
+        pass
+    began = time.perf_counter()
+    tasks = [(i, ()) for i in range(replicates)]
+    for _position, _tables, error in executor.run(_replicate_task, scenario, tasks):
+        if error is not None:
+            raise RuntimeError(error.message)
+    rate = replicates / (time.perf_counter() - began)
+    executor.close()
+    return startup, rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="sprint_race")
+    parser.add_argument("--replicates", type=int, default=60, help="per measurement")
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--months", type=int, default=36)
+    args = parser.parse_args()
+
+    scenario = prepare_scenario(args.scenario, users=args.users, months=args.months)
+    print(
+        f"{scenario.name}: {args.users:,} users, {args.months} months, "
+        f"{scenario.run.startups:,} startups; {args.replicates} replicates per measurement; "
+        f"{default_workers()} cores available, load average {os.getloadavg()[0]:.2f}"
+    )
+    rates = {}
+    for workers in (1, 2):
+        startup, rates[workers] = throughput(scenario, workers, args.replicates)
+        print(
+            f"  {workers} worker{'s' if workers > 1 else ' '}: {rates[workers]:6.2f} replicates/s"
+            f"  ({1 / rates[workers] * workers:.3f} s per replicate per worker; "
+            f"start-up {startup:.1f} s)"
+        )
+    ratio = rates[2] / rates[1]
+    print(f"  ratio 2/1 workers: {ratio:.2f}x")
+    print(f"  1,000 replicates on 2 workers: {1000 / rates[2]:.0f} s (plus start-up)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""Plots of ensembles, sweeps and sensitivity analyses, drawn from their tables.
+
+Like sim/plots.py (whose firm order and colours they share), every function takes
+DataFrames and returns a ``matplotlib.figure.Figure`` on its own Agg canvas: nothing global
+changes and nothing runs the model.
+
+    fan_chart               a firm metric's median with 50% and 90% bands, one panel per firm
+    survival_curves         per tier, the probability of being clear of the kill line by month
+    exit_months             per firm, the distribution of the month it left the market
+    exit_kinds              per firm, the probability of each way of leaving (or staying)
+    save_ensemble_plots     the ensemble plots above as PNGs
+    sweep_chart             each outcome against one swept parameter, mean with 95% CI
+    morris_chart            Morris mu* against sigma, one point per parameter
+    sobol_chart             Sobol first and total order indices with confidence intervals
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from sim.plots import TIER_LABELS, firm_colours, firm_order
+from sim.scenario import TIERS
+
+if TYPE_CHECKING:
+    from sim.ensemble import EnsembleResult
+
+DPI = 110
+EXIT_COLOURS = {
+    "acquired": "#1f77b4",
+    "pivoted": "#ff7f0e",
+    "closed": "#d62728",
+    "in market": "#c7c7c7",
+}
+TIER_LINE_COLOURS = {
+    "giant": "#a50f15",
+    "midtier": "#08519c",
+    "independent": "#238b45",
+    "vertical": "#54278f",
+}
+FAN_METRICS = {
+    "share": ("Consumer share", True),
+    "capital_bn": ("Capital (bn RMB)", False),
+    "distance_to_kill_line": ("Distance to the kill line (doublings)", False),
+}
+
+
+def _figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
+    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _grid(count: int, columns: int = 4) -> tuple[int, int]:
+    columns = max(1, min(columns, count))
+    return math.ceil(count / columns), columns
+
+
+def _roster(firms: pd.DataFrame) -> pd.DataFrame:
+    """One replicate's month-0 rows: enough for the shared firm order and colours."""
+    first = firms[firms["replicate"] == firms["replicate"].min()] if "replicate" in firms else firms
+    return first[first["month"] == first["month"].min()]
+
+
+# ---------------------------------------------------------------- ensembles
+
+
+def fan_chart(percentiles: pd.DataFrame, firms: pd.DataFrame, metric: str = "share") -> Figure:
+    """A firm metric over the months: median with 50% (p25-p75) and 90% (p5-p95) bands,
+    one small panel per firm, firms in the order of sim/plots.py.
+
+    Args:
+        percentiles: the ensemble's percentile table (sim.ensemble.percentiles).
+        firms: the ensemble's firm table (for names, tiers, order and colours).
+        metric: ``share``, ``capital_bn`` or ``distance_to_kill_line``.
+    """
+    roster = _roster(firms)
+    order = firm_order(roster)
+    colours = firm_colours(roster)
+    names = roster.set_index("firm")["name"].to_dict()
+    tiers = roster.set_index("firm")["tier"].to_dict()
+    label, is_share = FAN_METRICS.get(metric, (metric, False))
+    rows = percentiles[(percentiles["scope"] == "firm") & (percentiles["metric"] == metric)]
+    n_rows, n_cols = _grid(len(order))
+    height = 2.1 * n_rows + 0.6
+    # many small panels: a fixed layout draws several times faster than a constrained one
+    figure = _figure(3.0 * n_cols, height, layout=None)
+    figure.subplots_adjust(
+        left=0.06, right=0.98, bottom=0.45 / height, top=1 - 0.55 / height, wspace=0.28, hspace=0.42
+    )
+    axes = figure.subplots(n_rows, n_cols, sharex=True, squeeze=False).ravel()
+    for ax, firm in zip(axes, order, strict=False):
+        data = rows[rows["firm"] == firm].sort_values("month")
+        colour = colours[firm]
+        ax.fill_between(data["month"], data["p5"], data["p95"], color=colour, alpha=0.18, lw=0)
+        ax.fill_between(data["month"], data["p25"], data["p75"], color=colour, alpha=0.38, lw=0)
+        ax.plot(data["month"], data["p50"], color=colour, lw=1.6)
+        if metric == "distance_to_kill_line":
+            ax.axhline(0.0, color="#d62728", lw=0.8, ls="--")
+        ax.set_title(
+            f"{names.get(firm, firm)} ({TIER_LABELS.get(tiers.get(firm), tiers.get(firm))})",
+            fontsize=8.5,
+            loc="left",
+        )
+        ax.tick_params(labelsize=7)
+        if len(data):
+            low, high = min(0.0, float(data["p5"].min())), float(data["p95"].max())
+            ax.set_ylim(low, high + 0.08 * (high - low) if high > low else low + 1.0)
+        if is_share:
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    for ax in axes[len(order) :]:
+        ax.set_visible(False)
+    figure.suptitle(
+        f"{label}: median, 50% and 90% bands over replicates", fontsize=11, x=0.01, ha="left"
+    )
+    figure.supxlabel("month", fontsize=9, y=0.02)
+    return figure
+
+
+def survival_curves(survival: pd.DataFrame) -> Figure:
+    """Per tier, the probability that a firm has neither crossed the kill line nor left the
+    market by each month, with its 95% band (bootstrap over replicates).
+
+    Args:
+        survival: the ensemble's survival table (sim.ensemble.survival_curves).
+    """
+    figure = _figure(7.5, 4.5)
+    ax = figure.subplots()
+    for tier, rows in survival.groupby("tier", sort=False):
+        colour = TIER_LINE_COLOURS.get(tier, "0.3")
+        label = f"{TIER_LABELS.get(tier, tier)} ({int(rows['firms'].iloc[0])} firms)"
+        ax.fill_between(rows["month"], rows["low"], rows["high"], color=colour, alpha=0.2, lw=0)
+        ax.step(rows["month"], rows["survival"], where="post", color=colour, lw=1.8, label=label)
+    replicates = int(survival["replicates"].iloc[0]) if len(survival) else 0
+    ax.set_ylim(0.0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("month")
+    ax.set_ylabel("firms clear of the kill line")
+    ax.set_title(
+        f"Survival by tier: not past the kill line and still in the market "
+        f"({replicates} replicates, 95% bands)",
+        fontsize=10,
+        loc="left",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left", frameon=False)
+    return figure
+
+
+def exit_months(exits: pd.DataFrame, horizon: int) -> Figure:
+    """For each firm that left the market in some replicate: the share of replicates in which
+    it left at each month, coloured by how it left.
+
+    Args:
+        exits: the ensemble's exits table (sim.ensemble.exits).
+        horizon: the last month.
+    """
+    leaving = exits[exits["exit"] != ""]
+    ranked = leaving.groupby("firm", sort=False).agg(tier=("tier", "first"), n=("exit", "size"))
+    ranked["rank"] = ranked["tier"].map({tier: i for i, tier in enumerate(TIERS)})
+    order = ranked.sort_values(["rank", "n"], ascending=[True, False]).index.tolist()
+    replicates = exits["replicate"].nunique()
+    if not order:
+        figure = _figure(7.0, 2.5)
+        ax = figure.subplots()
+        ax.text(0.5, 0.5, "no firm left the market in any replicate", ha="center", va="center")
+        ax.set_axis_off()
+        return figure
+    names = exits.drop_duplicates("firm").set_index("firm")["name"].to_dict()
+    figure = _figure(8.0, 0.9 + 1.0 * len(order))
+    axes = np.atleast_1d(figure.subplots(len(order), 1, sharex=True))
+    months = np.arange(0, horizon + 1)
+    for ax, firm in zip(axes, order, strict=True):
+        rows = leaving[leaving["firm"] == firm]
+        bottom = np.zeros(len(months))
+        for kind in ("acquired", "pivoted", "closed"):
+            counts = rows.loc[rows["exit"] == kind, "exit_month"].astype(int).value_counts()
+            share = counts.reindex(months, fill_value=0).to_numpy() / replicates
+            if share.any():
+                ax.bar(
+                    months, share, bottom=bottom, color=EXIT_COLOURS[kind], width=0.9, label=kind
+                )
+            bottom += share
+        ax.set_ylabel(names.get(firm, firm), rotation=0, ha="right", va="center", fontsize=8)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([0, float(bottom.max())] if bottom.max() > 0 else [0])
+    axes[-1].set_xlabel("month of exit")
+    handles = [
+        Patch(color=EXIT_COLOURS[kind], label=kind) for kind in ("acquired", "pivoted", "closed")
+    ]
+    figure.legend(handles=handles, loc="outside upper right", ncols=3, fontsize=8, frameon=False)
+    figure.suptitle(
+        f"When firms left the market (share of {replicates} replicates per month)",
+        fontsize=10,
+        x=0.01,
+        ha="left",
+    )
+    return figure
+
+
+def exit_kinds(firm_summary: pd.DataFrame) -> Figure:
+    """Per firm, the probability of being acquired, pivoting, closing or still being in the
+    market at the horizon (stacked to 100%), with the probability of crossing the kill line.
+
+    Args:
+        firm_summary: the ensemble's per-firm summary (sim.ensemble.firm_summary).
+    """
+    table = firm_summary.iloc[::-1]
+    figure = _figure(8.0, 1.2 + 0.32 * len(table))
+    ax = figure.subplots()
+    left = np.zeros(len(table))
+    labels = [f"{row.name} ({row.tier})" for row in table.itertuples()]
+    for kind, column in (
+        ("acquired", "p_acquired"),
+        ("pivoted", "p_pivoted"),
+        ("closed", "p_closed"),
+        ("in market", "p_in_market"),
+    ):
+        values = table[column].to_numpy(dtype=float)
+        ax.barh(labels, values, left=left, color=EXIT_COLOURS[kind], label=kind, height=0.7)
+        left += values
+    ax.scatter(
+        table["p_crossed"],
+        labels,
+        marker="|",
+        s=160,
+        color="black",
+        zorder=3,
+        label="crossed the kill line",
+    )
+    ax.set_xlim(0.0, 1.0)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.tick_params(labelsize=8)
+    ax.set_title("How each firm ends: probability over replicates", fontsize=10, loc="left")
+    figure.legend(fontsize=8, loc="outside lower center", ncols=5, frameon=False)
+    return figure
+
+
+def ensemble_plot(result: EnsembleResult, name: str) -> Figure:
+    """One ensemble plot by name."""
+    horizon = int(result.firms["month"].max())
+    makers = {
+        "fan_share": lambda: fan_chart(result.percentiles, result.firms, "share"),
+        "fan_capital": lambda: fan_chart(result.percentiles, result.firms, "capital_bn"),
+        "fan_distance": lambda: fan_chart(
+            result.percentiles, result.firms, "distance_to_kill_line"
+        ),
+        "survival": lambda: survival_curves(result.survival),
+        "exit_months": lambda: exit_months(result.exits, horizon),
+        "exit_kinds": lambda: exit_kinds(result.firm_summary()),
+    }
+    if name not in makers:
+        raise KeyError(f"unknown plot {name!r}; choose from {', '.join(makers)}")
+    return makers[name]()
+
+
+ENSEMBLE_PLOTS = (
+    "fan_share",
+    "fan_capital",
+    "fan_distance",
+    "survival",
+    "exit_months",
+    "exit_kinds",
+)
+
+
+def save_ensemble_plots(result: EnsembleResult, folder: Path) -> list[Path]:
+    """Every ensemble plot as a PNG in ``folder``; returns the paths."""
+    return _save(
+        {name: lambda name=name: ensemble_plot(result, name) for name in ENSEMBLE_PLOTS}, folder
+    )
+
+
+def _save(makers: dict[str, Any], folder: Path) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in makers.items():
+        path = folder / f"{name}.png"
+        figure = make()
+        figure.savefig(path, dpi=DPI)
+        figure.clear()
+        written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def sweep_chart(means: pd.DataFrame, parameter: str, parameters: Sequence[str]) -> Figure:
+    """Each outcome against one swept parameter: mean over replicates with its 95%
+    confidence interval; one line per combination of the other parameters.
+
+    Args:
+        means: the sweep's per-point means (sim.sweep.point_means).
+        parameter: the parameter on the x axis (a key path).
+        parameters: every swept parameter, in grid order.
+    """
+    outcomes = list(dict.fromkeys(means["outcome"]))
+    others = [p for p in parameters if p != parameter]
+    n_rows, n_cols = _grid(len(outcomes), 3)
+    figure = _figure(3.6 * n_cols, 2.6 * n_rows + 0.6)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
+    values = list(dict.fromkeys(means[parameter]))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    position = {value: (value if numeric else i) for i, value in enumerate(values)}
+    groups = list(means.groupby(others, sort=False)) if others else [((), means)]
+    for ax, outcome in zip(axes, outcomes, strict=False):
+        for key, rows in groups:
+            rows = rows[rows["outcome"] == outcome]
+            x = np.array([position[v] for v in rows[parameter]], dtype=float)
+            order = np.argsort(x)
+            label = ", ".join(
+                f"{p.rsplit('.', 1)[-1]}={v}"
+                for p, v in zip(others, np.atleast_1d(key), strict=False)
+            )
+            ax.errorbar(
+                x[order],
+                rows["mean"].to_numpy()[order],
+                yerr=[
+                    (rows["mean"] - rows["ci_low"]).to_numpy()[order],
+                    (rows["ci_high"] - rows["mean"]).to_numpy()[order],
+                ],
+                marker="o",
+                ms=3.5,
+                lw=1.2,
+                capsize=2.5,
+                label=label or None,
+            )
+        ax.set_title(outcome, fontsize=9, loc="left")
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if not numeric:
+            ax.set_xticks(range(len(values)), [str(v) for v in values])
+    for ax in axes[len(outcomes) :]:
+        ax.set_visible(False)
+    if others and len(groups) > 1:
+        handles, labels = axes[0].get_legend_handles_labels()
+        figure.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncols=min(4, len(labels)),
+            fontsize=8,
+            frameon=False,
+        )
+    figure.suptitle(
+        f"Outcomes against {parameter} (mean over replicates, 95% CI)",
+        fontsize=11,
+        x=0.01,
+        ha="left",
+    )
+    return figure
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+def morris_chart(indices: pd.DataFrame, outcome: str) -> Figure:
+    """Morris screening for one outcome: mu* (mean absolute elementary effect, with its
+    confidence interval) against sigma (spread of the effects: interactions and
+    non-linearity). Parameters far to the right matter most.
+
+    Args:
+        indices: the sensitivity indices (sim.sensitivity), method ``morris``.
+        outcome: which outcome to draw.
+    """
+    rows = indices[indices["outcome"] == outcome]
+    figure = _figure(7.0, 5.0)
+    ax = figure.subplots()
+    ax.errorbar(
+        rows["mu_star"],
+        rows["sigma"],
+        xerr=rows["mu_star_conf"],
+        fmt="o",
+        color="#08519c",
+        ecolor="#9ecae1",
+        capsize=3,
+    )
+    for row in rows.itertuples():
+        ax.annotate(
+            row.parameter,
+            (row.mu_star, row.sigma),
+            xytext=(4, 4),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    top = float(max(rows["mu_star"].max(), rows["sigma"].max(), 0.0)) if len(rows) else 0.0
+    if top > 0:
+        ax.plot([0, top], [0, top], color="0.6", lw=0.8, ls="--", label="sigma = mu*")
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.set_xlim(left=0.0)
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("mu* (mean |elementary effect|)")
+    ax.set_ylabel("sigma (spread of the effects)")
+    ax.set_title(f"Morris screening: {outcome}", fontsize=10, loc="left")
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def sobol_chart(indices: pd.DataFrame, outcome: str) -> Figure:
+    """Sobol indices for one outcome: first order (the parameter alone) and total order
+    (with all its interactions), with confidence intervals.
+
+    Args:
+        indices: the sensitivity indices (sim.sensitivity), method ``sobol``.
+        outcome: which outcome to draw.
+    """
+    rows = indices[indices["outcome"] == outcome].reset_index(drop=True)
+    figure = _figure(7.5, 1.4 + 0.45 * max(1, len(rows)))
+    ax = figure.subplots()
+    y = np.arange(len(rows))
+    ax.barh(
+        y - 0.2,
+        rows["S1"],
+        height=0.38,
+        xerr=rows["S1_conf"],
+        color="#6baed6",
+        label="first order S1",
+        capsize=2,
+    )
+    ax.barh(
+        y + 0.2,
+        rows["ST"],
+        height=0.38,
+        xerr=rows["ST_conf"],
+        color="#08519c",
+        label="total order ST",
+        capsize=2,
+    )
+    ax.set_yticks(y, rows["parameter"])
+    ax.invert_yaxis()
+    ax.axvline(0.0, color="0.4", lw=0.8)
+    ax.set_xlabel("share of the outcome's variance")
+    ax.set_title(f"Sobol indices: {outcome}", fontsize=10, loc="left")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.grid(alpha=0.3, axis="x")
+    return figure

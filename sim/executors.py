@@ -1,0 +1,377 @@
+"""Executors: where the many runs of an ensemble, a sweep or a sensitivity analysis happen.
+
+Every run of those commands is a pure function of its arguments (a scenario, a seed, some
+overrides), so an executor only decides *where* it runs, never what it computes:
+
+* :class:`SerialExecutor`: one after the other, in this process (``workers=1``);
+* :class:`ProcessExecutor`: ``K`` local processes (the default, one per core), forked from a
+  ``forkserver`` that has imported the model once (``spawn`` where there is no forkserver);
+  the caller's global start method is left alone;
+* :class:`DaskExecutor`: the workers of a Dask cluster (``dask.distributed``), reached at a
+  scheduler address such as ``tcp://host:8786``.
+
+Tasks are tuples of arguments; ``fn(shared, *task)`` runs for each, where ``shared`` is an
+argument common to all (the scenario: sent once per worker on Dask). Results come back in
+the order they finish, each with its task's position, so the caller can store them by
+position and get the same tables whatever the executor. A task that raises is returned as a
+:class:`TaskError` rather than raised, so the caller can name the run that failed.
+
+Each worker runs numpy single-threaded (``OMP_NUM_THREADS=1`` and friends): the model's
+arrays are too small to gain from threads, and two workers then scale on two cores.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm import tqdm
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+CONNECT_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler
+
+
+@dataclass(frozen=True)
+class TaskError:
+    """A task that raised: the error in one line, and the worker's traceback."""
+
+    message: str
+    traceback: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, tb: str = "") -> TaskError:
+        text = tb or "".join(traceback.format_exception(exc))
+        return cls(f"{type(exc).__name__}: {exc}", text)
+
+
+# position of the task, its result (None on error), the error (None on success)
+Finished = tuple[int, Any, TaskError | None]
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Executor:
+    """Runs tasks and yields them as they finish; use as a context manager."""
+
+    kind = "serial"
+    workers = 1
+    address = ""
+
+    def run(
+        self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
+    ) -> Iterator[Finished]:
+        """Run ``fn(shared, *task)`` for every task; yield ``(position, result, error)``."""
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        """Drop the tasks not started yet; those running finish and are still yielded."""
+
+    def close(self) -> None:
+        """Release the workers."""
+
+    def describe(self) -> dict[str, Any]:
+        """What ran the tasks, for manifests."""
+        found: dict[str, Any] = {"executor": self.kind, "workers": self.workers}
+        if self.address:
+            found["scheduler"] = self.address
+        return found
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Tasks one after another in this process."""
+
+    def __init__(self) -> None:
+        self._cancelled = False
+
+    def run(
+        self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
+    ) -> Iterator[Finished]:
+        self._cancelled = False
+        for position, task in enumerate(tasks):
+            if self._cancelled:
+                return
+            try:
+                result = fn(shared, *task)
+            except Exception as exc:
+                yield position, None, TaskError.from_exception(exc)
+            else:
+                yield position, result, None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+
+def _worker_started() -> None:
+    """Initialiser of a local worker: Ctrl-C is the parent's to handle, not the workers'."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> int:
+    """A first task that makes a fresh worker import the model."""
+    import sim.model  # noqa: F401
+
+    return os.getpid()
+
+
+@contextlib.contextmanager
+def single_threaded_children() -> Iterator[None]:
+    """Processes started inside inherit one numpy thread each (unless the caller set it)."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    for name, value in saved.items():
+        if value is None:
+            os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+
+
+def _start_context() -> multiprocessing.context.BaseContext:
+    """A forkserver that imports the model once, so new workers start in milliseconds
+    (a spawned one takes a second or two to import it); spawn where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.ensemble"])
+    return context
+
+
+class ProcessExecutor(Executor):
+    """Tasks on ``workers`` local processes.
+
+    Args:
+        workers: number of processes.
+    """
+
+    kind = "processes"
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._futures: list[cf.Future] = []
+
+    def start(self) -> None:
+        """Start every worker now (and have it import the model) rather than on first use."""
+        if self._pool is not None:
+            return
+        with single_threaded_children():
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_start_context(),
+                initializer=_worker_started,
+            )
+            # the first worker (and the forkserver) start inside this block
+            warm = [self._pool.submit(_ready) for _ in range(self.workers)]
+            cf.wait(warm)
+        for future in warm:
+            future.result()
+
+    def run(
+        self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
+    ) -> Iterator[Finished]:
+        self.start()
+        assert self._pool is not None
+        position_of = {}
+        self._futures = []
+        for position, task in enumerate(tasks):
+            future = self._pool.submit(fn, shared, *task)
+            position_of[future] = position
+            self._futures.append(future)
+        for future in cf.as_completed(self._futures):
+            if future.cancelled():
+                continue
+            error = future.exception()
+            if error is None:
+                yield position_of[future], future.result(), None
+            else:
+                remote = getattr(error.__cause__, "tb", "")
+                yield position_of[future], None, TaskError.from_exception(error, remote)
+
+    def cancel(self) -> None:
+        for future in self._futures:
+            future.cancel()
+
+    def close(self) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        unfinished = any(not future.done() for future in self._futures)
+        self.cancel()
+        if unfinished:
+            # a long run still going would hold Ctrl-C up: stop the workers now
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+        pool.shutdown(wait=True)
+
+
+class DaskExecutor(Executor):
+    """Tasks on the workers of a Dask cluster.
+
+    Args:
+        scheduler: the scheduler's address (``tcp://host:8786``), or a connected
+            ``distributed.Client`` (which is then left open).
+        timeout: seconds to wait for the scheduler (default ``CONNECT_TIMEOUT``).
+    """
+
+    kind = "dask"
+
+    def __init__(self, scheduler: Any, *, timeout: float | None = None) -> None:
+        from distributed import Client
+
+        if isinstance(scheduler, Client):
+            self.client, self._own = scheduler, False
+        else:
+            try:
+                self.client = Client(
+                    scheduler, timeout=timeout or CONNECT_TIMEOUT, set_as_default=False
+                )
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConnectionError(
+                    f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                ) from None
+            self._own = True
+        self.address = self.client.scheduler.address
+        self.workers = sum(self.client.nthreads().values())
+        self._futures: list[Any] = []
+
+    def run(
+        self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
+    ) -> Iterator[Finished]:
+        from distributed import as_completed
+
+        if not self.client.nthreads():
+            raise ConnectionError(f"the Dask scheduler at {self.address} has no workers")
+        sent = self.client.scatter(shared, broadcast=True, hash=False)
+        position_of = {}
+        self._futures = []
+        for position, task in enumerate(tasks):
+            future = self.client.submit(fn, sent, *task, pure=False)
+            position_of[future.key] = position
+            self._futures.append(future)
+        for future in as_completed(self._futures, loop=self.client.loop):
+            if future.status == "cancelled":
+                continue
+            position = position_of[future.key]
+            if future.status == "error":
+                error = future.exception()
+                text = "".join(traceback.format_exception(error, tb=future.traceback()))
+                yield position, None, TaskError.from_exception(error, text)
+            else:
+                yield position, future.result(), None
+            future.release()
+
+    def cancel(self) -> None:
+        pending = [future for future in self._futures if not future.done()]
+        if pending:
+            self.client.cancel(pending)
+
+    def close(self) -> None:
+        self.cancel()
+        self._futures = []
+        if self._own:
+            self.client.close()
+
+
+def make_executor(workers: int | None = None, scheduler: Any = None) -> Executor:
+    """The executor for ``--workers K`` or ``--scheduler ADDRESS``.
+
+    Args:
+        workers: local processes; default one per core; 1 runs serially in this process.
+        scheduler: a Dask scheduler address or Client; overrides ``workers``.
+    """
+    if scheduler is not None:
+        return DaskExecutor(scheduler)
+    count = default_workers() if workers is None else workers
+    if count < 1:
+        raise ValueError(f"--workers must be at least 1, not {count}")
+    return SerialExecutor() if count == 1 else ProcessExecutor(count)
+
+
+def progress_bar(
+    total: int, *, initial: int = 0, desc: str = "", enabled: bool | None = None
+) -> tqdm:
+    """A progress bar with ETA on stderr; off when ``enabled`` is False, and by default when
+    stderr is not a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit="run",
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+
+
+class TaskFailed(RuntimeError):
+    """A task raised; ``position`` is its place in the task list."""
+
+    def __init__(self, position: int, error: TaskError, others: int = 0) -> None:
+        self.position, self.error, self.others = position, error, others
+        more = f" (and {others} more)" if others else ""
+        super().__init__(f"task {position} failed: {error.message}{more}")
+
+
+def run_all(
+    fn: Callable[..., Any],
+    shared: Any,
+    tasks: Sequence[tuple],
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool | None = None,
+    desc: str = "",
+) -> tuple[list[Any], dict[str, Any]]:
+    """Run every task (see :meth:`Executor.run`) with a progress bar; return the results in
+    task order and a description of the executor.
+
+    Raises:
+        TaskFailed: for the first task (in task order) that raised, once the tasks already
+            running have finished; tasks not yet started are dropped.
+    """
+    results: list[Any] = [None] * len(tasks)
+    failures: list[tuple[int, TaskError]] = []
+    with make_executor(workers, scheduler) as executor:
+        with progress_bar(len(tasks), desc=desc, enabled=progress) as bar:
+            for position, value, error in executor.run(fn, shared, tasks):
+                if error is not None:
+                    failures.append((position, error))
+                    executor.cancel()
+                    continue
+                results[position] = value
+                bar.update(1)
+        described = executor.describe()
+    if failures:
+        position, error = min(failures, key=lambda failure: failure[0])
+        raise TaskFailed(position, error, others=len(failures) - 1)
+    return results, described
