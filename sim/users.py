@@ -41,6 +41,8 @@ from sim.scenario import SEGMENTS, Scenario
 NONE = -1
 # Users whose utilities are worked on at once: bounds the temporaries to a few MB.
 _CHUNK = 1 << 16
+# Users whose friends are counted at once: the (firms, degree, users) matches fit in cache.
+_BLOCK = 1 << 12
 _FIT_ROUNDS = 200
 _FIT_TOLERANCE = 1e-10
 
@@ -129,13 +131,13 @@ class UserPopulation:
         only when something in the market changes. Friends enter at their mean: the share
         of the population each firm holds."""
         targets = _exact_counts(self.target_shares, self.n_adopters)
-        field = (targets / self.n)[:, None]
+        expected_friends = (targets / self.n * self.neighbors.shape[1])[:, None]
         sample = self._sample()
-        base = self._systematic(sample, view, field)
-        self.asc = _fit_constants(base.T, self.target_shares)
+        base = self._systematic(sample, view, expected_friends)
+        self.asc = _fit_constants(base.T.astype(np.float64), self.target_shares)
         for start in range(0, self.n_adopters, _CHUNK):
             chunk = np.arange(start, min(start + _CHUNK, self.n_adopters))
-            self.assistant[chunk] = self._draw(self._systematic(chunk, view, field))
+            self.assistant[chunk] = self._draw(self._systematic(chunk, view, expected_friends))
         self._repair_counts(targets)
         self._recount()
         self.migration = self._empty_migration()
@@ -192,16 +194,21 @@ class UserPopulation:
         ``top`` on every adopter's probability (walked by geometric skips), and each is kept
         with its own probability over ``top``. The work grows with the reviewers, not with
         the adopters."""
-        # An adopter left without an assistant (nothing was open) reviews at the base rate.
-        stickiness = np.append(view.stickiness, 1.0)
-        flight = np.append(view.flight, 0.0)
-        top = min(1.0, max(reconsider_rate * stickiness.max() * self.inertia_max, flight.max()))
+        # Per firm (a last column for none: an adopter left without an assistant because
+        # nothing was open reviews at the base rate): review rate before inertia, flight.
+        rates = np.zeros((2, self.n_firms + 1))
+        rates[0, :-1] = reconsider_rate * view.stickiness
+        rates[0, -1] = reconsider_rate
+        rates[1, :-1] = view.flight
+        top = min(1.0, max(rates[0].max() * self.inertia_max, rates[1].max()))
         if top <= 0.0:
             return np.empty(0, dtype=np.int64)
         candidates = _bernoulli_positions(self.n_adopters, top, self.rng)
-        current = np.take(self.assistant, candidates)
-        inertia = np.take(self.inertia, candidates)
-        prob = np.maximum(reconsider_rate * stickiness[current] * inertia, flight[current])
+        # indices are valid by construction: "clip" and "wrap" skip numpy's bounds checks,
+        # and "wrap" sends none (-1) to the last column
+        current = np.take(self.assistant, candidates, mode="clip")
+        review, flight = np.take(rates, current, axis=1, mode="wrap")
+        prob = np.maximum(review * np.take(self.inertia, candidates, mode="clip"), flight)
         return candidates[self.rng.random(len(candidates)) * top < prob]
 
     def choose(self, who: np.ndarray, view: MarketView) -> None:
@@ -212,7 +219,7 @@ class UserPopulation:
         chosen = np.empty(len(who), dtype=self.assistant.dtype)
         for start in range(0, len(who), _CHUNK):
             chunk = who[start : start + _CHUNK]
-            utility = self._systematic(chunk, view, self._friend_shares(chunk))
+            utility = self._systematic(chunk, view, self._friend_counts(chunk))
             chosen[start : start + _CHUNK] = self._draw(utility, view.choosable)
         self._assign(who, chosen)
 
@@ -256,22 +263,28 @@ class UserPopulation:
 
     def friends(self, who: np.ndarray) -> np.ndarray:
         """Share of each user's friends whose main assistant is each firm (users x firms)."""
-        return self._friend_shares(who).T
+        return (self._friend_counts(who) / self.neighbors.shape[1]).T
 
-    def _friend_shares(self, who: np.ndarray) -> np.ndarray:
-        """`friends` laid out firms x users, the layout of the utilities."""
+    def _friend_counts(self, who: np.ndarray) -> np.ndarray:
+        """Friends on each firm, firms x users in `who` (the layout of the utilities)."""
         degree = self.neighbors.shape[1]
         # friends' assistants, one row per tie: (degree, users), contiguous along users
-        held = np.take(self.assistant, np.take(self.neighbors, who, axis=0).T)
+        ties = np.take(self.neighbors, who, axis=0, mode="clip").T
+        held = np.take(self.assistant, ties, mode="clip")
+        firms = np.arange(self.n_firms, dtype=held.dtype)[:, None, None]
         counts = np.empty((self.n_firms, len(who)), dtype=np.uint8 if degree < 256 else np.int32)
-        for firm in range(self.n_firms):
-            np.add.reduce(held == firm, axis=0, dtype=counts.dtype, out=counts[firm])
-        return counts / degree
+        # (firms, degree, users) matches, a block of users at a time to stay in cache
+        for start in range(0, len(who), _BLOCK):
+            block = slice(start, start + _BLOCK)
+            np.add.reduce(held[None, :, block] == firms, axis=1, out=counts[:, block])
+        return counts
 
-    def _systematic(self, who: np.ndarray, view: MarketView, friends: np.ndarray) -> np.ndarray:
-        """Utility without noise, firms x users in `who` (float64); `friends` as the shares
-        of `_friend_shares`. Firms run down the rows so that every operation across firms
-        is one pass over contiguous users."""
+    def _systematic(
+        self, who: np.ndarray, view: MarketView, friend_counts: np.ndarray
+    ) -> np.ndarray:
+        """Utility without noise, firms x users in `who` (float32), given each user's
+        friends on each firm (counts, or their expectation). Firms run down the rows so
+        that every operation across firms is one pass over contiguous users."""
         p = self.choice
         per_firm = (
             self.asc + p.b_quality * view.quality + p.b_marketing * np.log1p(view.marketing_bn)
@@ -280,57 +293,52 @@ class UserPopulation:
             per_firm[:, None]
             + p.b_supply * view.supply[:, None] * self.need[None, :]
             + p.b_match * view.fit
-        )
-        utility = np.take(by_segment, np.take(self.segment, who), axis=1)
+        ).astype(np.float32)
+        segment = np.take(self.segment, who, mode="clip")
+        utility = np.take(by_segment, segment, axis=1, mode="clip")
         reach = (
-            view.home_mask.astype(self.apps.dtype)[:, None] & np.take(self.apps, who)[None, :]
+            view.home_mask.astype(self.apps.dtype)[:, None]
+            & np.take(self.apps, who, mode="clip")[None, :]
         ) != 0
-        np.add(utility, p.b_reach, out=utility, where=reach)
-        utility += (p.b_social * view.social)[:, None] * friends
+        utility += reach * np.float32(p.b_reach)
+        per_friend = (p.b_social * view.social / self.neighbors.shape[1]).astype(np.float32)
+        utility += per_friend[:, None] * friend_counts
         return utility
 
     def _draw(self, utility: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
         """One logit draw per column of `utility` (firms x users, overwritten): the inverse
         of the cumulative choice probabilities at one uniform, the same law as the argmax
         of utility plus Gumbel noise at a sixteenth of the random numbers."""
-        if allowed is not None:
+        if allowed is not None and not allowed.all():
             utility[~allowed] = -np.inf
         utility -= utility.max(axis=0)
         np.exp(utility, out=utility)
         for firm in range(1, self.n_firms):
             utility[firm] += utility[firm - 1]
-        threshold = self.rng.random(utility.shape[1]) * utility[-1]
-        chosen = (utility < threshold).sum(axis=0)
+        threshold = self.rng.random(utility.shape[1], dtype=np.float32) * utility[-1]
+        chosen = np.add.reduce(utility < threshold, axis=0, dtype=self.assistant.dtype)
         # Rounding can put a threshold at the very top: that is the last open firm.
         last = self.n_firms - 1 if allowed is None else int(np.flatnonzero(allowed)[-1])
-        return np.minimum(chosen, last).astype(self.assistant.dtype)
+        return np.minimum(chosen, last, out=chosen)
 
     def _assign(self, who: np.ndarray, chosen: np.ndarray) -> None:
         """Users in `who` take the assistants `chosen`: the migration matrix and the users
         per firm and segment follow the moves."""
-        current = np.take(self.assistant, who)
+        current = np.take(self.assistant, who, mode="clip")
         moved = current != chosen
         if not moved.any():
             return
-        movers = who[moved]
-        origin = current[moved].astype(np.int64)
-        target = chosen[moved].astype(np.int64)
-        size = self.n_firms + 1
-        flows = np.bincount(
-            np.where(origin < 0, self.n_firms, origin) * size + target, minlength=size * size
-        ).reshape(size, size)
-        self.migration += flows
-        self._users += flows[:, : self.n_firms].sum(axis=0) - flows[: self.n_firms].sum(axis=1)
-        segments, cells = len(SEGMENTS), self.n_firms * len(SEGMENTS)
-        segment = np.take(self.segment, movers)
-        left = origin >= 0
-        self._by_segment -= np.bincount(
-            origin[left] * segments + segment[left], minlength=cells
-        ).reshape(self.n_firms, segments)
-        self._by_segment += np.bincount(target * segments + segment, minlength=cells).reshape(
-            self.n_firms, segments
-        )
-        self.assistant[movers] = chosen[moved]
+        movers, target = who[moved], chosen[moved]
+        size, segments = self.n_firms + 1, len(SEGMENTS)
+        # origin "none" (-1) wraps to the last row
+        origin = np.mod(current[moved], size, dtype=np.intp)
+        cell = (origin * size + target) * segments + np.take(self.segment, movers, mode="clip")
+        moves = np.bincount(cell, minlength=size * size * segments).reshape(size, size, segments)
+        gained = moves[:, :-1].sum(axis=0) - moves[:-1].sum(axis=1)  # (firms, segments)
+        self._by_segment += gained
+        self._users += gained.sum(axis=1)
+        self.migration += moves.sum(axis=2)
+        self.assistant[movers] = target
 
     def _recount(self) -> None:
         held = self.assistant[: self.n_adopters].astype(np.int64)
@@ -389,11 +397,17 @@ def _bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.
         # A handful: count them and place them (skips would overflow as p -> 0).
         count = rng.binomial(length, p)
         return np.sort(rng.choice(length, size=count, replace=False))
-    positions = np.cumsum(rng.geometric(p, size=int(expected + 6 * np.sqrt(expected) + 16))) - 1
+    positions = np.cumsum(_geometric(p, int(expected + 6 * expected**0.5 + 16), rng)) - 1
     while positions[-1] < length - 1:
-        more = np.cumsum(rng.geometric(p, size=int(expected * 0.1) + 16)) + positions[-1]
+        more = np.cumsum(_geometric(p, int(expected * 0.1) + 16, rng)) + positions[-1]
         positions = np.concatenate([positions, more])
     return positions[: np.searchsorted(positions, length)]
+
+
+def _geometric(p: float, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Trials up to and including the first success, success probability `p` (0 < p < 1),
+    by inversion: quicker than ``rng.geometric`` for the sizes met here."""
+    return (np.log(1.0 - rng.random(size)) * (1.0 / np.log1p(-p))).astype(np.int64) + 1
 
 
 def _smallest_unsigned(bits: int) -> type[np.unsignedinteger]:
