@@ -15,9 +15,10 @@ It exists for two uses and is not part of a model run:
 - the speed anchor: ``benchmarks/reference_ratio.py`` times both on the same inputs.
 
 It offers the methods the model calls on a ``UserPopulation`` (``move``, ``choose``,
-``transfer``, ``evacuate``, ``counts``, ``take_migration``), so one sequence of calls can
-drive either. It starts from a placed ``UserPopulation``: month 0 (brand constants,
-assistants, friends) is shared, and only the months that follow are simulated twice.
+``transfer``, ``evacuate`` and the readings ``counts``, ``users_m``, ``supply_need``,
+``take_migration``), so one sequence of calls can drive either. It starts from a placed
+``UserPopulation``: month 0 (brand constants, assistants, friends) is shared, and only the
+months that follow are simulated twice.
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class ReferenceUsers(mesa.Model):
         self.choice = population.choice
         self.n = population.n
         self.n_firms = population.n_firms
+        self.weight_m = population.weight_m
         self.need = [float(x) for x in population.need]
         self.asc = [float(x) for x in population.asc]
         self.n_adopters = population.n_adopters
@@ -255,6 +257,20 @@ class ReferenceUsers(mesa.Model):
             if person.assistant != NONE:
                 counts[person.assistant] += 1
         return counts
+
+    def users_m(self) -> np.ndarray:
+        """Real users (millions) whose main assistant is each firm."""
+        return self.counts() * self.weight_m
+
+    def supply_need(self) -> np.ndarray:
+        """Each firm's users' mean need for supply (0-1), by their segments."""
+        total = np.zeros(self.n_firms)
+        users = np.zeros(self.n_firms)
+        for person in self.agents:
+            if person.assistant != NONE:
+                total[person.assistant] += self.need[person.segment]
+                users[person.assistant] += 1
+        return np.divide(total, users, out=np.zeros(self.n_firms), where=users > 0)
 
     def take_migration(self) -> np.ndarray:
         """This month's from -> to counts (last index: none); resets."""
