@@ -92,13 +92,13 @@ class EventSchedule:
                 model.log_event(event.kind, event.firm, f"markup x{event.factor:.2f}", forced=True)
             case FundingRound():
                 firm = model.firm(event.firm)
-                if firm.in_market:
+                if firm.in_market and not firm.collapsing:
                     firm.receive(event.amount_bn, "round")
                     model.log_event(
                         event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True
                     )
             case FundingClimate():
-                model.sentiment = event.sentiment
+                model.shift_parameters({"funding.sentiment": event.sentiment})
                 model.log_event(event.kind, "", f"sentiment {event.sentiment:.2f}", forced=True)
             case EnterVertical():
                 firm = model.firm(event.firm)

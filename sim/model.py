@@ -81,7 +81,6 @@ class AIMarket(mesa.Model):
         self.params = params
         self.seed = seed
         self.month = 0
-        self.sentiment = params.funding.sentiment
         self.recorder = Recorder(record)
         self.stage_seconds: dict[str, float] = defaultdict(float)
         self.firm_list = [
@@ -97,6 +96,7 @@ class AIMarket(mesa.Model):
             params.run.months,
             self.rng,
         )
+        self._startup_tokens_at_start = self.startups.token_spend_bn
         self.schedule_of_events = EventSchedule(self)
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
 
@@ -259,7 +259,7 @@ class AIMarket(mesa.Model):
 
     @property
     def best_quality(self) -> float:
-        """The best model in the market (the frontier others are pulled towards)."""
+        """The best model in the market (quality; the world frontier is 1.0)."""
         return max((f.quality for f in self.firms_in_market()), default=1.0)
 
     def user_share(self, firm: Firm) -> float:
@@ -291,11 +291,18 @@ class AIMarket(mesa.Model):
         return self.users.n_adopters * self.users.weight_m
 
     @property
+    def sentiment(self) -> float:
+        """The funding climate (1 = 2025's); `funding_climate` events shift it."""
+        return self.params.funding.sentiment
+
+    @property
     def api_market_bn(self) -> float:
-        """Enterprise/API token market this month, including startups' demand (bn)."""
+        """Enterprise/API token market this month (bn): the rest of the market grows at
+        ``api_market_growth``; startups' token spend moves with the long tail.
+        ``api_market_bn_month`` is the whole market at month 0, startups included."""
         econ = self.params.economics
-        base = econ.api_market_bn_month * (1.0 + econ.api_market_growth) ** self.month
-        return base + self.startups.token_spend_bn
+        others = max(0.0, econ.api_market_bn_month - self._startup_tokens_at_start)
+        return others * (1.0 + econ.api_market_growth) ** self.month + self.startups.token_spend_bn
 
     def unit_cost(self, firm: Firm) -> float:
         """The firm's cost of serving a million tokens this month (RMB)."""
@@ -347,9 +354,9 @@ class AIMarket(mesa.Model):
         )
         giants = sum(f.spend_total for f in firms if f.tier == "giant")
         return Pressure(
-            price_war=max(0.0, (1.0 - ratio) / 0.1),
+            price_war=max(0.0, (1.0 - ratio) / self.params.startups.price_war_step),
             encroachment=max(0.0, giants / max(self.giants_base_spend, 1e-12) - 1.0),
-            climate=max(0.0, (1.0 - self.sentiment) / 0.5),
+            climate=max(0.0, (1.0 - self.sentiment) / self.params.startups.climate_step),
         )
 
     def market_view(self) -> MarketView:

@@ -206,8 +206,10 @@ class Startups(Strict):
     births_per_month: dict[str, NonNegative]
     base_hazard: Fraction
     price_war_hazard: NonNegative
+    price_war_step: Positive
     encroachment_hazard: NonNegative
     climate_hazard: NonNegative
+    climate_step: Positive
     token_spend_rmb_month: NonNegative
 
 

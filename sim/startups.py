@@ -9,9 +9,10 @@ model makers' API revenue). Startups are born at the registration rates in
                               + encroachment_hazard * encroachment
                               + climate_hazard * climate)
 
-where ``price_war`` is the fall of API prices below their trend in 10% steps,
-``encroachment`` the giants' spending over their 2025 run-rate (1 = doubled) and
-``climate`` the funding climate's shortfall from neutral (1 = halved). Before the
+where ``price_war`` is the fall of API prices below their trend in steps of
+``price_war_step``, ``encroachment`` the giants' spending over their 2025 run-rate
+(1 = doubled) and ``climate`` the funding climate's shortfall from neutral in steps of
+``climate_step``. Before the
 simulation starts the three pressures are zero, so ``base_hazard`` alone is calibrated to
 the article's count (F1, F2): about 869,000 firms aged 1-3 years alive and 168,000 closed on
 2026-01-29.
