@@ -415,81 +415,109 @@ def run_ensemble(
     seeds = replicate_seeds(scenario.run.seed, total)
     record = ("migration",) if migration else ()
     names = [*ENSEMBLE_TABLES, *record, "outcomes"]
-
     store = ReplicateStore(partial_folder(Path(out), scenario, names)) if out is not None else None
-    kept: dict[int, dict[str, pa.Table]] = {}
-    finished = set(store.finished()) if store else set()
-    if finished and not resume:
+    done = store.finished() if store else []
+    if done and not resume:
         raise PartialEnsembleExists(
-            f"an interrupted ensemble of this scenario ({len(finished)} of {total} replicates) "
+            f"an interrupted ensemble of this scenario ({len(done)} of {total} replicates) "
             f"is in {store.folder}: resume it (--resume) or remove that folder"
         )
-    reused = len(finished)
-    todo = [index for index in range(total) if index not in finished]
-
-    failures: list[tuple[int, TaskError]] = []
-    described: dict[str, Any] = {"executor": "none", "workers": 0}
-    run_began = time.perf_counter()
+    todo = [index for index in range(total) if index not in set(done)]
+    kept: dict[int, Mapping[str, pa.Table]] = {}
     try:
+        run = _run_replicates(
+            scenario,
+            todo,
+            record,
+            store,
+            kept,
+            progress=progress_bar(
+                total, initial=len(done), desc=scenario.name, unit="replicate", enabled=progress
+            ),
+            workers=workers,
+            scheduler=scheduler,
+            on_replicate=on_replicate,
+        )
+        run["replicates_resumed"] = len(done)
+        tables = _concatenate(
+            lambda index: kept[index] if index in kept else store.read(index, names),
+            total,
+            names,
+        )
+        result = EnsembleResult(
+            scenario=scenario,
+            seeds=seeds,
+            tables={name: tables[name] for name in names if name != "outcomes"},
+            outcomes=tables["outcomes"],
+            run=run,
+        )
+        if store is not None:
+            result.folder = save_ensemble(result, Path(out), plots=plots, began=began)
+            shutil.rmtree(store.folder, ignore_errors=True)
+    except KeyboardInterrupt:
+        kept_on_disk = len(store.finished()) if store is not None else 0
+        raise EnsembleInterrupted(
+            store.folder if kept_on_disk else None, kept_on_disk or len(kept), total
+        ) from None
+    result.run["wall_seconds"] = round(time.perf_counter() - began, 3)
+    return result
+
+
+def _run_replicates(
+    scenario: Scenario,
+    todo: Sequence[int],
+    record: tuple[str, ...],
+    store: ReplicateStore | None,
+    kept: dict[int, Mapping[str, pa.Table]],
+    *,
+    progress: Any,
+    workers: int | None,
+    scheduler: Any,
+    on_replicate: Callable[[int], None] | None,
+) -> dict[str, Any]:
+    """Run the replicates in ``todo``: each finished one is stored (when there is a store)
+    and kept in ``kept``. Returns what ran them, for the manifest.
+
+    Raises:
+        ReplicateFailed: for the first failing replicate, once those running have finished.
+    """
+    described: dict[str, Any] = {"executor": "none", "workers": 0}
+    failures: list[tuple[int, TaskError]] = []
+    began = time.perf_counter()
+    with progress as bar:
         if todo:
             # connect first: nothing is written for an executor that cannot start
             with make_executor(workers, scheduler) as executor:
                 described = executor.describe()
                 if store is not None:
-                    _describe_partial(store.folder, scenario, names)
+                    _describe_partial(store.folder, scenario, record)
                 tasks = [(index, record, store is not None) for index in todo]
-                with progress_bar(
-                    total, initial=reused, desc=scenario.name, enabled=progress
-                ) as bar:
-                    for position, payload, error in executor.run(_replicate_task, scenario, tasks):
-                        index = todo[position]
-                        if error is not None:
-                            failures.append((index, error))
-                            executor.cancel()
-                            continue
-                        if store is not None:
-                            store.write(index, payload["parquet"])
-                        kept[index] = payload["arrow"]
-                        finished.add(index)
-                        bar.update(1)
-                        if on_replicate is not None:
-                            on_replicate(index)
-    except KeyboardInterrupt:
-        folder = store.folder if store is not None and store.finished() else None
-        raise EnsembleInterrupted(folder, len(finished), total) from None
-    run_seconds = time.perf_counter() - run_began
+                for position, payload, error in executor.run(_replicate_task, scenario, tasks):
+                    index = todo[position]
+                    if error is not None:
+                        failures.append((index, error))
+                        executor.cancel()
+                        continue
+                    if store is not None:
+                        store.write(index, payload["parquet"])
+                    kept[index] = payload["arrow"]
+                    bar.update(1)
+                    if on_replicate is not None:
+                        on_replicate(index)
+    seconds = time.perf_counter() - began
     if failures:
         index, error = min(failures, key=lambda failure: failure[0])
-        raise ReplicateFailed(index, seeds[index], error, others=len(failures) - 1)
-
-    def replicate(index: int) -> Mapping[str, pa.Table]:
-        return kept[index] if index in kept else store.read(index, names)
-
-    tables = _concatenate(replicate, total, names)
-    ran = total - reused
-    run = {
+        seed = replicate_seed(scenario.run.seed, index)
+        raise ReplicateFailed(index, seed, error, others=len(failures) - 1)
+    return {
         **described,
-        "replicates_run": ran,
-        "replicates_resumed": reused,
-        "run_seconds": round(run_seconds, 3),
-        "replicates_per_second": round(ran / run_seconds, 3) if ran and run_seconds else None,
+        "replicates_run": len(todo),
+        "run_seconds": round(seconds, 3),
+        "replicates_per_second": round(len(todo) / seconds, 3) if todo and seconds else None,
     }
-    result = EnsembleResult(
-        scenario=scenario,
-        seeds=seeds,
-        tables={name: tables[name] for name in names if name != "outcomes"},
-        outcomes=tables["outcomes"],
-        run=run,
-    )
-    if store is not None:
-        result.run["wall_seconds"] = round(time.perf_counter() - began, 3)
-        result.folder = save_ensemble(result, Path(out), plots=plots)
-        shutil.rmtree(store.folder, ignore_errors=True)
-    result.run["wall_seconds"] = round(time.perf_counter() - began, 3)
-    return result
 
 
-def _describe_partial(folder: Path, scenario: Scenario, names: Sequence[str]) -> None:
+def _describe_partial(folder: Path, scenario: Scenario, record: Sequence[str]) -> None:
     """What the partial folder holds, for a reader who finds it after an interruption."""
     note = folder / "partial.json"
     if note.exists():
@@ -505,7 +533,7 @@ def _describe_partial(folder: Path, scenario: Scenario, names: Sequence[str]) ->
                 "users": scenario.run.users,
                 "months": scenario.run.months,
                 "seed": scenario.run.seed,
-                "tables": list(names),
+                "tables": [*ENSEMBLE_TABLES, *record],
                 "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             },
             indent=2,
@@ -744,8 +772,13 @@ def _tiers_present(table: pd.DataFrame) -> list[str]:
 # ---------------------------------------------------------------------------- saving
 
 
-def save_ensemble(result: EnsembleResult, out: str | Path, *, plots: bool = True) -> Path:
-    """Write the ensemble's folder ``<out>/<scenario>/ensemble-<run-id>/`` atomically."""
+def save_ensemble(
+    result: EnsembleResult, out: str | Path, *, plots: bool = True, began: float | None = None
+) -> Path:
+    """Write the ensemble's folder ``<out>/<scenario>/ensemble-<run-id>/`` atomically.
+
+    ``began`` (a ``time.perf_counter()`` reading) lets the manifest record the wall time
+    from the start of the ensemble to the moment the manifest is written."""
     scenario = result.scenario
     final = Path(out) / scenario.name / f"ensemble-{run_id(scenario, scenario.run.seed)}"
 
@@ -774,6 +807,11 @@ def save_ensemble(result: EnsembleResult, out: str | Path, *, plots: bool = True
                 seeds=result.seeds,
                 tables={name: len(table) for name, table in result.tables.items()},
                 **result.run,
+                **(
+                    {"wall_seconds": round(time.perf_counter() - began, 3)}
+                    if began is not None
+                    else {}
+                ),
             ),
         )
         (folder / "summary.md").write_text(summary_markdown(result, saved), encoding="utf-8")

@@ -315,7 +315,12 @@ def make_executor(workers: int | None = None, scheduler: Any = None) -> Executor
 
 
 def progress_bar(
-    total: int, *, initial: int = 0, desc: str = "", enabled: bool | None = None
+    total: int,
+    *,
+    initial: int = 0,
+    desc: str = "",
+    unit: str = "run",
+    enabled: bool | None = None,
 ) -> tqdm:
     """A progress bar with ETA on stderr; off when ``enabled`` is False, and by default when
     stderr is not a terminal."""
@@ -325,7 +330,7 @@ def progress_bar(
         total=total,
         initial=initial,
         desc=desc,
-        unit="run",
+        unit=unit,
         file=sys.stderr,
         disable=not enabled,
         dynamic_ncols=True,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -180,7 +181,7 @@ def sweep(
                 "point": number,
                 "replicate": index,
                 "seed": replicate_seed(seeds[number], index),
-                **points[number],
+                **{key: _cell(value) for key, value in points[number].items()},
                 **values,
             }
         )
@@ -193,6 +194,11 @@ def sweep(
         "runs_per_second": round(len(tasks) / seconds, 3) if seconds else None,
     }
     return table
+
+
+def _cell(value: Any) -> Any:
+    """A parameter value as a table cell: arrays and tables as their JSON text."""
+    return value if isinstance(value, int | float | str | bool) else json.dumps(value)
 
 
 def point_means(table: pd.DataFrame, parameters: Sequence[str] | None = None) -> pd.DataFrame:

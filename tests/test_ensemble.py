@@ -58,7 +58,7 @@ def dask_cluster() -> Iterator[str]:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port: never clashes with a running cluster
     ) as cluster:
         yield cluster.scheduler_address
 
@@ -340,3 +340,11 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
         code, _, err = cli(["ensemble", "sprint_race", *args, "--quiet", "--out", str(tmp_path)])
         assert code == 2, args
         assert err.count("\n") == 1 and expected in err, err
+
+
+def test_migration_table_on_request(scenario: Scenario) -> None:
+    result = run_ensemble(scenario, 2, workers=1, migration=True, progress=False)
+    migration = result.tables["migration"]
+    assert list(migration.columns[:2]) == ["replicate", "seed"]
+    assert sorted(migration["replicate"].unique()) == [0, 1]
+    assert "migration" not in run_ensemble(scenario, 1, workers=1, progress=False).tables

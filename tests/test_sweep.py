@@ -179,3 +179,10 @@ def test_bad_param_is_one_line_exit_2(tmp_path: Path) -> None:
                         "--outcome", "midtier_survivl", "--out", str(tmp_path)])  # fmt: skip
     assert code == 2 and "did you mean 'midtier_survival'" in err
     assert not any(tmp_path.iterdir())
+
+
+def test_array_values_are_swept_and_shown_as_text(scenario: Scenario) -> None:
+    key, values = parse_sweep_param('acquisition.acquirers=["qwen"],["doubao", "qwen"]')
+    table = sweep(scenario, {key: values}, 1, outcomes=["firms_exited"], workers=1, progress=False)
+    assert table[key].tolist() == ['["qwen"]', '["doubao", "qwen"]']
+    assert len(point_means(table)) == 2
