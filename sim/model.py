@@ -101,7 +101,10 @@ class AIMarket(mesa.Model):
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
 
         self.set_budgets()
-        self.users.place_initial_users(self.market_view())
+        market = params.market
+        self.users.place_initial_users(
+            self.market_view(), market.reconsider_rate, market.bass_p, market.bass_q
+        )
         self._api_channel = self._fit_api_channels()
         self.settle_accounts(book=False)
         for firm in self.firm_list:

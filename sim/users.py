@@ -122,14 +122,25 @@ class UserPopulation:
             mask |= self.app_bit[app]
         return mask
 
-    def place_initial_users(self, view: MarketView) -> None:
-        """Give month 0 its assistants: fit brand constants so that choices reproduce the
-        roster's MAU shares, draw every adopter's assistant and make the counts exact.
+    def place_initial_users(
+        self, view: MarketView, reconsider_rate: float, bass_p: float, bass_q: float
+    ) -> None:
+        """Give month 0 its assistants, then make month 0 a fixed point of the dynamics.
 
-        Since every chooser (new or reconsidering) draws from the same logit, the month-0
-        shares are then a fixed point of the monthly dynamics in expectation: shares move
-        only when something in the market changes. Friends enter at their mean: the share
-        of the population each firm holds."""
+        First, brand constants are fitted so that fresh choices reproduce the roster's MAU
+        shares (friends at their mean: the share of the population each firm holds); every
+        adopter's assistant is drawn and the counts made exact. Then the constants are
+        refitted so that, at month 0, each firm's expected inflow (reviewers weighted by how
+        often each firm's users review, plus newcomers) equals its expected outflow plus its
+        share of the market's growth: a sticky firm (high supply) keeps more users than it
+        wins, so its flow share is below its stock share. Shares then move only when
+        something in the market changes.
+
+        Args:
+            view: the firms at month 0.
+            reconsider_rate: the market's monthly review rate before stickiness.
+            bass_p, bass_q: Bass coefficients (the newcomers of month 1).
+        """
         targets = _exact_counts(self.target_shares, self.n_adopters)
         expected_friends = (targets / self.n * self.neighbors.shape[1])[:, None]
         sample = self._sample()
@@ -140,6 +151,19 @@ class UserPopulation:
             self.assistant[chunk] = self._draw(self._systematic(chunk, view, expected_friends))
         self._repair_counts(targets)
         self._recount()
+
+        remaining = self.n - self.n_adopters
+        growth = (bass_p + bass_q * self.n_adopters / self.n) * remaining / self.n_adopters
+        current = self.assistant[sample]
+        review = reconsider_rate * view.stickiness[current] * self.inertia[sample]
+        weights = np.maximum(review, view.flight[current]) + growth
+        leaving = np.bincount(current, weights=weights, minlength=self.n_firms)
+        # the utilities include the first constants: fit the correction on top of them
+        self.asc = self.asc + _fit_constants(
+            self._systematic(sample, view, self._friend_counts(sample)).T.astype(np.float64),
+            leaving / leaving.sum(),
+            weights,
+        )
         self.migration = self._empty_migration()
 
     def _sample(self) -> np.ndarray:
@@ -427,10 +451,17 @@ def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def _fit_constants(utility: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Alternative-specific constants that make the mean logit probabilities over the rows
-    of `utility` equal `target` (fixed-point iteration on log shares, to convergence)."""
+def _fit_constants(
+    utility: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Alternative-specific constants that make the (weighted) mean logit probabilities
+    over the rows of `utility` equal `target` (fixed-point iteration on log shares, to
+    convergence)."""
     asc = np.zeros(utility.shape[1])
+    weights = np.full(len(utility), 1.0 / len(utility)) if weights is None else weights
+    weights = weights / weights.sum()
     present = target > 0
     asc[~present] = -50.0
     for _ in range(_FIT_ROUNDS):
@@ -438,7 +469,7 @@ def _fit_constants(utility: np.ndarray, target: np.ndarray) -> np.ndarray:
         logits -= logits.max(axis=1, keepdims=True)
         prob = np.exp(logits)
         prob /= prob.sum(axis=1, keepdims=True)
-        step = np.log(target[present] / np.maximum(prob.mean(axis=0)[present], 1e-12))
+        step = np.log(target[present] / np.maximum((weights @ prob)[present], 1e-12))
         asc[present] += step
         if np.abs(step).max() < _FIT_TOLERANCE:
             break

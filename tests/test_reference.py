@@ -109,7 +109,8 @@ def _drive(users, schedule: list[list[tuple]], population: UserPopulation) -> di
 def _placed(scenario: Scenario, schedule: list[list[tuple]], seed: int) -> UserPopulation:
     """Replicate `seed`'s population at month 0, placed under the first month's view."""
     population = UserPopulation(scenario, N_USERS, np.random.default_rng([7, seed]))
-    population.place_initial_users(schedule[0][0][1])
+    view = schedule[0][0][1]
+    population.place_initial_users(view, BASE_RATE, *BASS)
     return population
 
 
