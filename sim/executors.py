@@ -175,7 +175,8 @@ class ProcessExecutor(Executor):
         self._futures: list[cf.Future] = []
 
     def start(self) -> None:
-        """Start every worker now (and have it import the model) rather than on first use."""
+        """Start the pool now rather than on first use: the forkserver imports the model once
+        and every worker is forked from it ready to run."""
         if self._pool is not None:
             return
         with single_threaded_children():
@@ -184,7 +185,7 @@ class ProcessExecutor(Executor):
                 mp_context=_start_context(),
                 initializer=_worker_started,
             )
-            # the first worker (and the forkserver) start inside this block
+            # the forkserver and the first workers start inside this block, with its settings
             warm = [self._pool.submit(_ready) for _ in range(self.workers)]
             cf.wait(warm)
         for future in warm:
