@@ -35,6 +35,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_time.py
+	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/reference_ratio.py
+	$(BIN)/python benchmarks/ensemble_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
