@@ -234,8 +234,8 @@ class Firm(mesa.Agent):
         a firm near break-even from switching austerity on and off every other month."""
         from sim.kill_line import runway
 
-        if self.model.month <= 1:
-            return False
+        if self.model.month == 0:
+            return False  # the starting state: no month of accounts to judge by yet
         last = self.last_accounts
         burn = planned_spend + last.inference_cost + last.api_cost - last.revenue
         cap = self.model.params.kill_line.runway_cap_months
