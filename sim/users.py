@@ -19,7 +19,8 @@ A user's switching cost sets how rarely they reconsider (their *inertia*,
 ``exp(-b_switch * switch_i)`` normalised to mean 1) rather than entering the utility: a
 penalty in the utility would make month 0 drift towards the largest assistants with nothing
 in the market changing (docs/model.md, "Design changes"). ``asc_j`` (brand constants) are
-fitted at month 0 so that the logit reproduces the roster's MAU shares. Every move is
+fitted at month 0 so that the logit reproduces the roster's MAU shares and those shares are
+a fixed point of the month's flows (``place_initial_users``). Every move is
 counted in a from -> to migration matrix (the last row and column are "none"), and the
 users per firm (and per firm and segment) are kept up to date from the moves, so readings
 cost nothing however large the population.
@@ -284,10 +285,6 @@ class UserPopulation:
         return matrix
 
     # ------------------------------------------------------------------ internals
-
-    def friends(self, who: np.ndarray) -> np.ndarray:
-        """Share of each user's friends whose main assistant is each firm (users x firms)."""
-        return (self._friend_counts(who) / self.neighbors.shape[1]).T
 
     def _friend_counts(self, who: np.ndarray) -> np.ndarray:
         """Friends on each firm, firms x users in `who` (the layout of the utilities)."""
