@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 
 from sim.ensemble import (
+    BOOTSTRAP_RESAMPLES,
+    CONFIDENCE,
     RunFailed,
     add_executor_arguments,
     executor_options,
@@ -65,8 +67,6 @@ if TYPE_CHECKING:
 
 METHODS = ("morris", "sobol")
 DEFAULT_SAMPLES = {"morris": 10, "sobol": 64}
-CONFIDENCE = 0.95
-RESAMPLES = 1000
 INDEX_COLUMNS = {
     "morris": ("mu", "mu_star", "sigma", "mu_star_conf"),
     "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
@@ -376,7 +376,7 @@ def analyse(
                 values,
                 num_levels=levels,
                 conf_level=CONFIDENCE,
-                num_resamples=RESAMPLES,
+                num_resamples=BOOTSTRAP_RESAMPLES,
                 seed=seed,
             )
         else:
@@ -387,7 +387,7 @@ def analyse(
                 values,
                 calc_second_order=second_order,
                 conf_level=CONFIDENCE,
-                num_resamples=RESAMPLES,
+                num_resamples=BOOTSTRAP_RESAMPLES,
                 seed=seed,
             )
             if second_order:

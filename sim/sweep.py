@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from sim.ensemble import (
+    CONFIDENCE,
     RunFailed,
     add_executor_arguments,
     executor_options,
@@ -48,9 +49,6 @@ from sim.results import (
     write_resolved,
 )
 from sim.scenario import Scenario, load_scenario, parse_value
-
-CONFIDENCE = 0.95
-
 
 # ---------------------------------------------------------------------------- the grid
 
