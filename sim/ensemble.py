@@ -57,7 +57,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.executors import TaskError, make_executor, progress_bar
-from sim.firms import IN_MARKET
+from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES, compute
 from sim.results import (
@@ -76,7 +76,6 @@ if TYPE_CHECKING:
 ENSEMBLE_TABLES = ("firms", "market", "events")
 PERCENTILES = (5, 25, 50, 75, 95)
 FIRM_METRICS = ("share", "capital_bn", "distance_to_kill_line")
-EXIT_KINDS = ("acquired", "pivoted", "closed")
 CONFIDENCE = 0.95  # of every interval and band an ensemble, sweep or analysis reports
 BOOTSTRAP_RESAMPLES = 1000
 EXIT_INTERRUPTED = 130
@@ -626,7 +625,7 @@ def exits(firms: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         .rename("crossed_month")
     )
     table = table.merge(crossed, on=["replicate", "firm"], how="left")
-    gone = table["status_end"].isin(EXIT_KINDS)
+    gone = table["status_end"].isin(EXITED)
     table["exit"] = table["status_end"].where(gone, "")
     table["exit_month"] = table["status_month"].where(gone)
     table["end_month"] = table[["crossed_month", "exit_month"]].min(axis=1)
@@ -729,7 +728,7 @@ def firm_summary(exits_table: pd.DataFrame) -> pd.DataFrame:
             "p_crossed": grouped["crossed_month"].agg(lambda s: s.notna().mean()),
             **{
                 f"p_{kind}": grouped["exit"].agg(lambda s, kind=kind: (s == kind).mean())
-                for kind in EXIT_KINDS
+                for kind in EXITED
             },
             "p_in_market": grouped["status_end"].agg(lambda s: s.isin(IN_MARKET).mean()),
             "median_exit_month": grouped["exit_month"]

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from sim.firms import EXITED
 from sim.plots import TIER_LABELS, firm_colours, firm_order
 from sim.scenario import TIERS
 
@@ -183,7 +184,7 @@ def exit_months(exits: pd.DataFrame, horizon: int) -> Figure:
     for ax, firm in zip(axes, order, strict=True):
         rows = leaving[leaving["firm"] == firm]
         bottom = np.zeros(len(months))
-        for kind in ("acquired", "pivoted", "closed"):
+        for kind in EXITED:
             counts = rows.loc[rows["exit"] == kind, "exit_month"].astype(int).value_counts()
             share = counts.reindex(months, fill_value=0).to_numpy() / replicates
             if share.any():
@@ -196,9 +197,7 @@ def exit_months(exits: pd.DataFrame, horizon: int) -> Figure:
         ax.tick_params(labelsize=7)
         ax.set_yticks([0, float(bottom.max())] if bottom.max() > 0 else [0])
     axes[-1].set_xlabel("month of exit")
-    handles = [
-        Patch(color=EXIT_COLOURS[kind], label=kind) for kind in ("acquired", "pivoted", "closed")
-    ]
+    handles = [Patch(color=EXIT_COLOURS[kind], label=kind) for kind in EXITED]
     figure.legend(handles=handles, loc="outside upper right", ncols=3, fontsize=8, frameon=False)
     figure.suptitle(
         f"When firms left the market (share of {replicates} replicates per month)",

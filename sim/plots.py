@@ -34,9 +34,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from sim.scenario import TIERS
+
 Colour = tuple[float, float, float, float]
 
-TIER_ORDER = ("giant", "midtier", "independent", "vertical")
 TIER_LABELS = {
     "giant": "Giants",
     "midtier": "Mid-tier",
@@ -71,7 +72,7 @@ KILL_ZONE_COLOUR = "#d62728"
 
 
 def _tier_rank(tier: str) -> int:
-    return TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
+    return TIERS.index(tier) if tier in TIERS else len(TIERS)
 
 
 def _tiers(firms: pd.DataFrame) -> list[str]:
