@@ -19,23 +19,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.firms import EXITED
-from sim.plots import TIER_LABELS, firm_colours, firm_order
+from sim.plots import TIER_LABELS, firm_colours, firm_order, new_figure, save_figures
 from sim.scenario import TIERS
 
 if TYPE_CHECKING:
     from sim.ensemble import EnsembleResult
 
-DPI = 110
 EXIT_COLOURS = {
     "acquired": "#1f77b4",
     "pivoted": "#ff7f0e",
@@ -53,12 +51,6 @@ FAN_METRICS = {
     "capital_bn": ("Capital (bn RMB)", False),
     "distance_to_kill_line": ("Distance to the kill line (doublings)", False),
 }
-
-
-def _figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
-    FigureCanvasAgg(figure)
-    return figure
 
 
 def _grid(count: int, columns: int = 4) -> tuple[int, int]:
@@ -94,7 +86,7 @@ def fan_chart(percentiles: pd.DataFrame, firms: pd.DataFrame, metric: str = "sha
     n_rows, n_cols = _grid(len(order))
     height = 2.1 * n_rows + 0.6
     # many small panels: a fixed layout draws several times faster than a constrained one
-    figure = _figure(3.0 * n_cols, height, layout=None)
+    figure = new_figure(3.0 * n_cols, height, layout=None)
     figure.subplots_adjust(
         left=0.06, right=0.98, bottom=0.45 / height, top=1 - 0.55 / height, wspace=0.28, hspace=0.42
     )
@@ -135,7 +127,7 @@ def survival_curves(survival: pd.DataFrame) -> Figure:
     Args:
         survival: the ensemble's survival table (sim.ensemble.survival_curves).
     """
-    figure = _figure(7.5, 4.5)
+    figure = new_figure(7.5, 4.5)
     ax = figure.subplots()
     for tier, rows in survival.groupby("tier", sort=False):
         colour = TIER_LINE_COLOURS.get(tier, "0.3")
@@ -172,13 +164,13 @@ def exit_months(exits: pd.DataFrame, horizon: int) -> Figure:
     order = ranked.sort_values(["rank", "n"], ascending=[True, False]).index.tolist()
     replicates = exits["replicate"].nunique()
     if not order:
-        figure = _figure(7.0, 2.5)
+        figure = new_figure(7.0, 2.5)
         ax = figure.subplots()
         ax.text(0.5, 0.5, "no firm left the market in any replicate", ha="center", va="center")
         ax.set_axis_off()
         return figure
     names = exits.drop_duplicates("firm").set_index("firm")["name"].to_dict()
-    figure = _figure(8.0, 0.9 + 1.0 * len(order))
+    figure = new_figure(8.0, 0.9 + 1.0 * len(order))
     axes = np.atleast_1d(figure.subplots(len(order), 1, sharex=True))
     months = np.arange(0, horizon + 1)
     for ax, firm in zip(axes, order, strict=True):
@@ -216,7 +208,7 @@ def exit_kinds(firm_summary: pd.DataFrame) -> Figure:
         firm_summary: the ensemble's per-firm summary (sim.ensemble.firm_summary).
     """
     table = firm_summary.iloc[::-1]
-    figure = _figure(8.0, 1.2 + 0.32 * len(table))
+    figure = new_figure(8.0, 1.2 + 0.32 * len(table))
     ax = figure.subplots()
     left = np.zeros(len(table))
     labels = [f"{row.name} ({row.tier})" for row in table.itertuples()]
@@ -276,22 +268,9 @@ ENSEMBLE_PLOTS = (
 
 def save_ensemble_plots(result: EnsembleResult, folder: Path) -> list[Path]:
     """Every ensemble plot as a PNG in ``folder``; returns the paths."""
-    return _save(
+    return save_figures(
         {name: lambda name=name: ensemble_plot(result, name) for name in ENSEMBLE_PLOTS}, folder
     )
-
-
-def _save(makers: dict[str, Any], folder: Path) -> list[Path]:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, make in makers.items():
-        path = folder / f"{name}.png"
-        figure = make()
-        figure.savefig(path, dpi=DPI)
-        figure.clear()
-        written.append(path)
-    return written
 
 
 # ---------------------------------------------------------------- sweeps
@@ -309,7 +288,7 @@ def sweep_chart(means: pd.DataFrame, parameter: str, parameters: Sequence[str]) 
     outcomes = list(dict.fromkeys(means["outcome"]))
     others = [p for p in parameters if p != parameter]
     n_rows, n_cols = _grid(len(outcomes), 3)
-    figure = _figure(3.6 * n_cols, 2.6 * n_rows + 0.6)
+    figure = new_figure(3.6 * n_cols, 2.6 * n_rows + 0.6)
     axes = figure.subplots(n_rows, n_cols, squeeze=False).ravel()
     values = list(dict.fromkeys(means[parameter]))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
@@ -376,7 +355,7 @@ def morris_chart(indices: pd.DataFrame, outcome: str) -> Figure:
         outcome: which outcome to draw.
     """
     rows = indices[indices["outcome"] == outcome]
-    figure = _figure(7.0, 5.0)
+    figure = new_figure(7.0, 5.0)
     ax = figure.subplots()
     ax.errorbar(
         rows["mu_star"],
@@ -417,7 +396,7 @@ def sobol_chart(indices: pd.DataFrame, outcome: str) -> Figure:
         outcome: which outcome to draw.
     """
     rows = indices[indices["outcome"] == outcome].reset_index(drop=True)
-    figure = _figure(7.5, 1.4 + 0.45 * max(1, len(rows)))
+    figure = new_figure(7.5, 1.4 + 0.45 * max(1, len(rows)))
     ax = figure.subplots()
     y = np.arange(len(rows))
     ax.barh(

@@ -13,13 +13,16 @@ backend, and a figure that is no longer referenced is simply freed.
     startups            young AI firms alive and closed, against the Tianyancha counts
     save_run_plots      all of the above as PNGs in a folder
 
+``new_figure`` and ``save_figures`` are shared with the plots of ensembles, sweeps and
+sensitivity analyses (sim/ensemble_plots.py).
+
 Each firm keeps one colour across all plots (``firm_colours``): giants reds and oranges,
 mid-tier firms blues, independents greens, verticals purples and greys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -194,10 +197,41 @@ def _until_exit(firms: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------- figure helpers
 
 
-def _figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
+    """An empty figure on its own Agg canvas, so nothing global changes.
+
+    Args:
+        width: inches.
+        height: inches.
+        layout: matplotlib's layout engine; None for a fixed layout.
+    """
+    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
     return figure
+
+
+def save_figures(makers: Mapping[str, Callable[[], Figure]], folder: Path) -> list[Path]:
+    """Draw each figure and write it as ``<name>.png`` into ``folder`` (created if missing).
+
+    Each figure is cleared once written, so a long series does not hold them all.
+
+    Args:
+        makers: file name (without ``.png``) -> a function that draws the figure.
+        folder: where to write.
+
+    Returns:
+        The paths written, in the order of ``makers``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in makers.items():
+        path = folder / f"{name}.png"
+        figure = make()
+        figure.savefig(path, dpi=DPI)
+        figure.clear()
+        written.append(path)
+    return written
 
 
 def _month_starts(dates: pd.Series | pd.Index) -> np.ndarray:
@@ -276,7 +310,7 @@ def market_share(firms: pd.DataFrame) -> Figure:
     shares = _by_month(firms, "share", order).fillna(0.0)
     dates = _month_dates(firms).reindex(shares.index).to_numpy()
 
-    figure = _figure(11, 6)
+    figure = new_figure(11, 6)
     ax = figure.subplots()
     areas = ax.stackplot(
         dates,
@@ -324,7 +358,7 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
     exits, crossings = _exits(firms, events), _crossings(firms, events)
     tiers = _tiers(firms)
 
-    figure = _figure(11, 1.0 + 2.4 * len(tiers))
+    figure = new_figure(11, 1.0 + 2.4 * len(tiers))
     axes = figure.subplots(len(tiers), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, tier in zip(axes, tiers, strict=True):
         lines = []
@@ -453,7 +487,7 @@ def capital_and_runway(firms: pd.DataFrame, runway_threshold: float | None = Non
     runway = _by_month(shown, "runway_months", order)
     dates = _month_dates(firms).reindex(capital.index).to_numpy()
 
-    figure = _figure(11, 8)
+    figure = new_figure(11, 8)
     top, bottom = figure.subplots(2, 1, sharex=True)
     handles = {}
     for firm in order:
@@ -543,7 +577,7 @@ def migration_heatmap(
     labels = [names.get(firm, firm) if firm != NO_FIRM else "none (no assistant)" for firm in axis]
 
     size = max(6.0, 0.45 * len(axis) + 3.0)
-    figure = _figure(size + 1.5, size)
+    figure = new_figure(size + 1.5, size)
     ax = figure.subplots()
     ax.set_title("Users who switched assistant over the whole run (millions)")
     ticks = np.arange(len(axis))
@@ -609,7 +643,7 @@ def concentration(market: pd.DataFrame) -> Figure:
     )
     has_count = "firms_in_market" in market
     panels = 2 + has_count
-    figure = _figure(10, 7.5 if has_count else 6.5)
+    figure = new_figure(10, 7.5 if has_count else 6.5)
     axes = figure.subplots(panels, 1, sharex=True, height_ratios=[2, 2, 1][:panels])
 
     hhi_ax = axes[0]
@@ -672,7 +706,7 @@ def startups(startups: pd.DataFrame, targets: Mapping[str, Any] | None = None) -
     Returns:
         The figure (with a note instead of lines when the table is empty).
     """
-    figure = _figure(10, 5.5)
+    figure = new_figure(10, 5.5)
     ax = figure.subplots()
     ax.set_title("AI firms alive and closed (solid: aged 1-3 years; dotted: all ages)")
     ax.set_ylabel("firms (thousands)")
@@ -746,8 +780,6 @@ def save_run_plots(
     Returns:
         The paths written, in the order above.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     firms = tables["firms"]
     events = tables.get("events")
     migration = tables.get("migration")
@@ -765,12 +797,4 @@ def save_run_plots(
     young = tables.get("startups")
     if young is not None and not young.empty:
         makers["startups"] = lambda: startups(young, startup_targets)
-
-    written = []
-    for name, make in makers.items():
-        path = folder / f"{name}.png"
-        figure = make()
-        figure.savefig(path, dpi=DPI)
-        figure.clear()
-        written.append(path)
-    return written
+    return save_figures(makers, folder)

@@ -439,13 +439,13 @@ def save_sensitivity(result: SensitivityResult, out: str | Path, *, plots: bool 
         write_resolved(folder, scenario)
         saved = []
         if plots:
-            (folder / "plots").mkdir()
-            for outcome in dict.fromkeys(result.indices["outcome"]):
-                path = folder / "plots" / f"{result.method}-{outcome}.png"
-                figure = result.plot(outcome)
-                figure.savefig(path)
-                figure.clear()
-                saved.append(path)
+            from sim.plots import save_figures
+
+            charts = {
+                f"{result.method}-{outcome}": lambda outcome=outcome: result.plot(outcome)
+                for outcome in dict.fromkeys(result.indices["outcome"])
+            }
+            saved = save_figures(charts, folder / "plots")
         write_manifest(
             folder,
             manifest_for(

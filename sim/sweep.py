@@ -251,14 +251,15 @@ def save_sweep(
         saved = []
         if plots:
             from sim.ensemble_plots import sweep_chart
+            from sim.plots import save_figures
 
-            (folder / "plots").mkdir()
-            for parameter in parameters:
-                path = folder / "plots" / f"sweep-{parameter.replace('.', '_')}.png"
-                figure = sweep_chart(means, parameter, parameters)
-                figure.savefig(path)
-                figure.clear()
-                saved.append(path)
+            charts = {
+                f"sweep-{parameter.replace('.', '_')}": (
+                    lambda parameter=parameter: sweep_chart(means, parameter, parameters)
+                )
+                for parameter in parameters
+            }
+            saved = save_figures(charts, folder / "plots")
         write_manifest(
             folder,
             manifest_for(
