@@ -56,7 +56,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.executors import TaskError, make_executor, progress_bar
+from sim.executors import TaskError, TaskFailed, make_executor, progress_bar, run_all
 from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES, compute
@@ -163,6 +163,71 @@ def run_outcomes(
     model = AIMarket(scenario, rng=replicate_seed(scenario.run.seed, index), record=())
     model.run()
     return compute(model.tables(), names)
+
+
+def run_points(
+    scenario: Scenario,
+    points: Sequence[Mapping[str, Any]],
+    replicates: int,
+    names: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    point_label: Callable[[int], str],
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool | None = None,
+    desc: str = "",
+) -> tuple[list[tuple[int, int, int, dict[str, float]]], dict[str, Any]]:
+    """The runs of a sweep or a sensitivity analysis: replicates 0 to ``replicates - 1`` of
+    the scenario with each point's overrides (:func:`run_outcomes`).
+
+    Args:
+        scenario: the base scenario.
+        points: the overrides of each point.
+        replicates: runs per point.
+        names: the outcomes to compute.
+        seeds: each point's ensemble seed (``run.seed`` of its scenario), which the seeds of
+            its replicates are spawned from.
+        point_label: names point ``i`` in the message of a failed run.
+        workers, scheduler, progress: as for :func:`run_ensemble`.
+        desc: the progress bar's label.
+
+    Returns:
+        ``(point, replicate, seed, outcomes)`` of every run, points in order and replicates
+        in order within each; and what ran them (executor, workers, runs and timings).
+
+    Raises:
+        RunFailed: a run raised; the message names its point, replicate and seed.
+    """
+    tasks = [(index, point, names) for point in points for index in range(replicates)]
+    began = time.perf_counter()
+    try:
+        results, described = run_all(
+            run_outcomes,
+            scenario,
+            tasks,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            desc=desc,
+        )
+    except TaskFailed as exc:
+        number, index = divmod(exc.position, replicates)
+        seed = replicate_seed(seeds[number], index)
+        raise RunFailed(
+            f"{point_label(number)}, replicate {index} (seed {seed})", exc.error, exc.others
+        ) from None
+    seconds = time.perf_counter() - began
+    runs = []
+    for position, values in enumerate(results):
+        number, index = divmod(position, replicates)
+        runs.append((number, index, replicate_seed(seeds[number], index), values))
+    return runs, {
+        **described,
+        "runs": len(tasks),
+        "run_seconds": round(seconds, 3),
+        "runs_per_second": round(len(tasks) / seconds, 3) if seconds else None,
+    }
 
 
 # ---------------------------------------------------------------------------- errors

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,15 +41,12 @@ import pandas as pd
 from sim.ensemble import (
     BOOTSTRAP_RESAMPLES,
     CONFIDENCE,
-    RunFailed,
     add_executor_arguments,
     executor_options,
     prepare_scenario,
-    replicate_seed,
     run_command,
-    run_outcomes,
+    run_points,
 )
-from sim.executors import TaskFailed, run_all
 from sim.outcomes import OUTCOMES, check_names
 from sim.results import (
     atomic_folder,
@@ -203,12 +199,6 @@ class SensitivityResult:
         return chart(self.indices, outcome)
 
 
-def _sensitivity_task(
-    base: Scenario, overrides: dict[str, Any], index: int, names: list[str]
-) -> dict[str, float]:
-    return run_outcomes(base, index, overrides, names)
-
-
 def sensitivity(
     scenario: Scenario | str | Path,
     bounds: Mapping[str, tuple[float, float]],
@@ -271,36 +261,22 @@ def sensitivity(
         }
         for row in sample
     ]
-    tasks = [(point, index, names) for point in points for index in range(replicates)]
-    began = time.perf_counter()
-    try:
-        results, described = run_all(
-            _sensitivity_task,
-            scenario,
-            tasks,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-            desc=f"{method} {scenario.name}",
-        )
-    except TaskFailed as exc:
-        number, index = divmod(exc.position, replicates)
-        seed_of = replicate_seed(scenario.run.seed, index)
-        raise RunFailed(
-            f"sample {number}, replicate {index} (seed {seed_of})", exc.error, exc.others
-        ) from None
-    seconds = time.perf_counter() - began
-
+    results, ran = run_points(
+        scenario,
+        points,
+        replicates,
+        names,
+        seeds=[scenario.run.seed] * len(points),
+        point_label=lambda number: f"sample {number}",
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        desc=f"{method} {scenario.name}",
+    )
     runs = pd.DataFrame(
         [
-            {
-                "sample": position // replicates,
-                "replicate": position % replicates,
-                "seed": replicate_seed(scenario.run.seed, position % replicates),
-                **points[position // replicates],
-                **values,
-            }
-            for position, values in enumerate(results)
+            {"sample": number, "replicate": index, "seed": seed, **points[number], **values}
+            for number, index, seed, values in results
         ]
     )
     means = runs.groupby("sample", sort=True)[names].mean()
@@ -326,16 +302,13 @@ def sensitivity(
         runs=runs,
         second_order=second,
         run={
-            **described,
+            **ran,
             "method": method,
             "samples": count,
             "levels": levels if method == "morris" else None,
             "second_order": second_order if method == "sobol" else None,
             "sample_points": len(points),
             "replicates": replicates,
-            "runs": len(tasks),
-            "run_seconds": round(seconds, 3),
-            "runs_per_second": round(len(tasks) / seconds, 3) if seconds else None,
         },
     )
 

@@ -21,7 +21,6 @@ import argparse
 import itertools
 import json
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,12 @@ import pandas as pd
 
 from sim.ensemble import (
     CONFIDENCE,
-    RunFailed,
     add_executor_arguments,
     executor_options,
     prepare_scenario,
-    replicate_seed,
     run_command,
-    run_outcomes,
+    run_points,
 )
-from sim.executors import TaskFailed, run_all
 from sim.outcomes import OUTCOMES, check_names
 from sim.results import (
     atomic_folder,
@@ -100,12 +96,6 @@ def grid(parameters: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------- running
 
 
-def _sweep_task(
-    base: Scenario, overrides: dict[str, Any], index: int, names: list[str]
-) -> dict[str, float]:
-    return run_outcomes(base, index, overrides, names)
-
-
 def sweep(
     scenario: Scenario | str | Path,
     parameters: Mapping[str, Sequence[Any]],
@@ -148,49 +138,33 @@ def sweep(
     points = grid(parameters)
     # every point is validated before any run; its seed is the base of its replicates' seeds
     seeds = [scenario.with_overrides(point).run.seed for point in points]
-    count = scenario.run.replicates
-    tasks = [(point, index, names) for point in points for index in range(count)]
-    began = time.perf_counter()
-    try:
-        results, described = run_all(
-            _sweep_task,
-            scenario,
-            tasks,
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-            desc=f"sweep {scenario.name}",
-        )
-    except TaskFailed as exc:
-        number, index = divmod(exc.position, count)
-        settings = ", ".join(f"{k}={v}" for k, v in points[number].items())
-        seed_of = replicate_seed(seeds[number], index)
-        raise RunFailed(
-            f"point {number} ({settings}), replicate {index} (seed {seed_of})",
-            exc.error,
-            exc.others,
-        ) from None
-    seconds = time.perf_counter() - began
-    rows = []
-    for position, values in enumerate(results):
-        number, index = divmod(position, count)
-        rows.append(
-            {
-                "point": number,
-                "replicate": index,
-                "seed": replicate_seed(seeds[number], index),
-                **{key: _cell(value) for key, value in points[number].items()},
-                **values,
-            }
-        )
+    results, ran = run_points(
+        scenario,
+        points,
+        scenario.run.replicates,
+        names,
+        seeds=seeds,
+        point_label=lambda number: (
+            f"point {number} ({', '.join(f'{k}={v}' for k, v in points[number].items())})"
+        ),
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        desc=f"sweep {scenario.name}",
+    )
+    rows = [
+        {
+            "point": number,
+            "replicate": index,
+            "seed": seed,
+            **{key: _cell(value) for key, value in points[number].items()},
+            **values,
+        }
+        for number, index, seed, values in results
+    ]
     table = pd.DataFrame(rows)
     table.attrs["parameters"] = list(parameters)
-    table.attrs["run"] = {
-        **described,
-        "runs": len(tasks),
-        "run_seconds": round(seconds, 3),
-        "runs_per_second": round(len(tasks) / seconds, 3) if seconds else None,
-    }
+    table.attrs["run"] = ran
     return table
 
 
