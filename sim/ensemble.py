@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from sim.executors import TaskError, TaskFailed, make_executor, progress_bar, run_all
 from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
-from sim.outcomes import OUTCOMES, compute
+from sim.outcomes import OUTCOMES, check_names, compute
 from sim.results import (
     atomic_folder,
     default_root,
@@ -983,6 +983,43 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
         "scheduler": args.scheduler,
         "progress": False if args.quiet else None,
     }
+
+
+def add_outcome_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``--outcome NAME`` (repeatable), for the outcomes to ``purpose`` (keep, analyse)."""
+    parser.add_argument(
+        "--outcome",
+        action="append",
+        metavar="NAME",
+        help=f"outcomes to {purpose} (repeatable; default all: {', '.join(OUTCOMES)})",
+    )
+
+
+def outcome_names(args: argparse.Namespace) -> list[str] | None:
+    """The ``--outcome`` names, checked (None: all of them)."""
+    from sim.cli import UsageError
+
+    try:
+        return check_names(args.outcome) if args.outcome else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def keyed_params(texts: Iterable[str], parse: Callable[[str], tuple[str, Any]]) -> dict[str, Any]:
+    """The ``--param`` values by key path, each read by ``parse`` into ``(key, value)``; text
+    it cannot read (ValueError) and a key given twice are usage errors."""
+    from sim.cli import UsageError
+
+    found: dict[str, Any] = {}
+    for text in texts:
+        try:
+            key, value = parse(text)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if key in found:
+            raise UsageError(f"--param {key}: given twice")
+        found[key] = value
+    return found
 
 
 def run_command(action: Callable[[], int], resume: str = "") -> int:

@@ -42,7 +42,10 @@ from sim.ensemble import (
     BOOTSTRAP_RESAMPLES,
     CONFIDENCE,
     add_executor_arguments,
+    add_outcome_argument,
     executor_options,
+    keyed_params,
+    outcome_names,
     prepare_scenario,
     run_command,
     run_points,
@@ -477,15 +480,11 @@ def summary_markdown(result: SensitivityResult, plots: Sequence[Path] = ()) -> s
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.cli import UsageError, scenario_overrides
 
-    bounds: dict[str, tuple[float, float]] = {}
-    for text in args.param:
-        try:
-            key, lo, hi = parse_bounds(text)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        if key in bounds:
-            raise UsageError(f"--param {key}: given twice")
-        bounds[key] = (lo, hi)
+    def key_and_range(text: str) -> tuple[str, tuple[float, float]]:
+        key, lo, hi = parse_bounds(text)
+        return key, (lo, hi)
+
+    bounds = keyed_params(args.param, key_and_range)
     for flag, value in (
         ("--samples", args.samples),
         ("--replicates", args.replicates),
@@ -495,10 +494,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be at least 1, not {value}")
     if args.method == "sobol" and args.samples is not None and args.samples & (args.samples - 1):
         raise UsageError(f"--samples must be a power of 2 for sobol (got {args.samples})")
-    try:
-        outcomes = check_names(args.outcome) if args.outcome else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    outcomes = outcome_names(args)
     scenario = load_scenario(args.scenario, scenario_overrides(args))
 
     def action() -> int:
@@ -554,12 +550,7 @@ def register_commands(subparsers: Any) -> None:
         metavar="KEY.PATH=LO:HI",
         help="a parameter and its range (repeatable)",
     )
-    parser.add_argument(
-        "--outcome",
-        action="append",
-        metavar="NAME",
-        help=f"outcomes to analyse (repeatable; default all: {', '.join(OUTCOMES)})",
-    )
+    add_outcome_argument(parser, "analyse")
     parser.add_argument(
         "--samples",
         type=int,

@@ -30,7 +30,10 @@ import pandas as pd
 from sim.ensemble import (
     CONFIDENCE,
     add_executor_arguments,
+    add_outcome_argument,
     executor_options,
+    keyed_params,
+    outcome_names,
     prepare_scenario,
     run_command,
     run_points,
@@ -302,21 +305,10 @@ def _summary(
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.cli import UsageError, scenario_overrides
+    from sim.cli import scenario_overrides
 
-    parameters: dict[str, list[Any]] = {}
-    for text in args.param:
-        try:
-            key, values = parse_sweep_param(text)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        if key in parameters:
-            raise UsageError(f"--param {key}: given twice")
-        parameters[key] = values
-    try:
-        outcomes = check_names(args.outcome) if args.outcome else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    parameters = keyed_params(args.param, parse_sweep_param)
+    outcomes = outcome_names(args)
     scenario = prepare_scenario(
         load_scenario(args.scenario, scenario_overrides(args)), replicates=args.replicates
     )
@@ -361,12 +353,7 @@ def register_sweep(subparsers: Any) -> None:
     parser.add_argument(
         "--replicates", type=int, help="replicates per point (default: the scenario's)"
     )
-    parser.add_argument(
-        "--outcome",
-        action="append",
-        metavar="NAME",
-        help=f"outcomes to keep (repeatable; default all: {', '.join(OUTCOMES)})",
-    )
+    add_outcome_argument(parser, "keep")
     add_executor_arguments(parser)
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     parser.set_defaults(handler=cmd_sweep)
