@@ -546,33 +546,29 @@ def _run_replicates(
         ReplicateFailed: for the first failing replicate, once those running have finished.
     """
     described: dict[str, Any] = {"executor": "none", "workers": 0}
-    failures: list[tuple[int, TaskError]] = []
     began = time.perf_counter()
-    with progress as bar:
-        if todo:
-            # connect first: nothing is written for an executor that cannot start
-            with make_executor(workers, scheduler) as executor:
-                described = executor.describe()
-                if store is not None:
-                    _describe_partial(store.folder, scenario, record)
-                tasks = [(index, record, store is not None) for index in todo]
-                for position, payload, error in executor.run(_replicate_task, scenario, tasks):
-                    index = todo[position]
-                    if error is not None:
-                        failures.append((index, error))
-                        executor.cancel()
-                        continue
+    try:
+        with progress as bar:
+            if todo:
+                # connect first: nothing is written for an executor that cannot start
+                with make_executor(workers, scheduler) as executor:
+                    described = executor.describe()
                     if store is not None:
-                        store.write(index, payload["parquet"])
-                    kept[index] = payload["arrow"]
-                    bar.update(1)
-                    if on_replicate is not None:
-                        on_replicate(index)
-    seconds = time.perf_counter() - began
-    if failures:
-        index, error = min(failures, key=lambda failure: failure[0])
+                        _describe_partial(store.folder, scenario, record)
+                    tasks = [(index, record, store is not None) for index in todo]
+                    for position, payload in executor.successes(_replicate_task, scenario, tasks):
+                        index = todo[position]
+                        if store is not None:
+                            store.write(index, payload["parquet"])
+                        kept[index] = payload["arrow"]
+                        bar.update(1)
+                        if on_replicate is not None:
+                            on_replicate(index)
+    except TaskFailed as exc:
+        index = todo[exc.position]
         seed = replicate_seed(scenario.run.seed, index)
-        raise ReplicateFailed(index, seed, error, others=len(failures) - 1)
+        raise ReplicateFailed(index, seed, exc.error, exc.others) from None
+    seconds = time.perf_counter() - began
     return {
         **described,
         "replicates_run": len(todo),

@@ -80,6 +80,27 @@ class Executor:
     def cancel(self) -> None:
         """Drop the tasks not started yet; those running finish and are still yielded."""
 
+    def successes(
+        self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
+    ) -> Iterator[tuple[int, Any]]:
+        """Run ``fn(shared, *task)`` for every task; yield ``(position, result)`` of each that
+        succeeds, as it finishes. The first failure drops the tasks not started yet.
+
+        Raises:
+            TaskFailed: for the first task (in task order) that raised, once the tasks
+                already running have finished.
+        """
+        failures: list[tuple[int, TaskError]] = []
+        for position, value, error in self.run(fn, shared, tasks):
+            if error is not None:
+                failures.append((position, error))
+                self.cancel()
+                continue
+            yield position, value
+        if failures:
+            position, error = min(failures, key=lambda failure: failure[0])
+            raise TaskFailed(position, error, others=len(failures) - 1)
+
     def close(self) -> None:
         """Release the workers."""
 
@@ -362,22 +383,13 @@ def run_all(
     task order and a description of the executor.
 
     Raises:
-        TaskFailed: for the first task (in task order) that raised, once the tasks already
-            running have finished; tasks not yet started are dropped.
+        TaskFailed: as for :meth:`Executor.successes`.
     """
     results: list[Any] = [None] * len(tasks)
-    failures: list[tuple[int, TaskError]] = []
     with make_executor(workers, scheduler) as executor:
         with progress_bar(len(tasks), desc=desc, enabled=progress) as bar:
-            for position, value, error in executor.run(fn, shared, tasks):
-                if error is not None:
-                    failures.append((position, error))
-                    executor.cancel()
-                    continue
+            for position, value in executor.successes(fn, shared, tasks):
                 results[position] = value
                 bar.update(1)
         described = executor.describe()
-    if failures:
-        position, error = min(failures, key=lambda failure: failure[0])
-        raise TaskFailed(position, error, others=len(failures) - 1)
     return results, described
