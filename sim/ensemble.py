@@ -283,6 +283,7 @@ class ReplicateStore:
                 shutil.rmtree(leftover, ignore_errors=True)
 
     def path(self, index: int) -> Path:
+        """The folder of replicate ``index`` (present only once it is complete)."""
         return self.root / f"{index:06d}"
 
     def finished(self) -> list[int]:
@@ -352,18 +353,22 @@ class EnsembleResult:
 
     @property
     def firms(self) -> pd.DataFrame:
+        """One row per (replicate, month, firm)."""
         return self.tables["firms"]
 
     @property
     def market(self) -> pd.DataFrame:
+        """One row per (replicate, month)."""
         return self.tables["market"]
 
     @property
     def events(self) -> pd.DataFrame:
+        """One row per event of every replicate."""
         return self.tables["events"]
 
     @property
     def replicates(self) -> int:
+        """Number of replicates."""
         return len(self.seeds)
 
     @functools.cached_property
@@ -1061,6 +1066,7 @@ def resume_command(args: argparse.Namespace) -> str:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
+    """``killline ensemble``: run the replicates, save the folder, print survival by tier."""
     from sim.cli import scenario_overrides
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))

@@ -48,6 +48,7 @@ class TaskError:
 
     @classmethod
     def from_exception(cls, exc: BaseException, tb: str = "") -> TaskError:
+        """The error of ``exc``; ``tb`` is the worker's traceback when it was raised elsewhere."""
         text = tb or "".join(traceback.format_exception(exc))
         return cls(f"{type(exc).__name__}: {exc}", text)
 

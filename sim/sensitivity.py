@@ -478,6 +478,7 @@ def summary_markdown(result: SensitivityResult, plots: Sequence[Path] = ()) -> s
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``killline sensitivity``: run the analysis, save the folder, print the ranked indices."""
     from sim.cli import UsageError, scenario_overrides
 
     def key_and_range(text: str) -> tuple[str, tuple[float, float]]:

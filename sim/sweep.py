@@ -305,6 +305,7 @@ def _summary(
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """``killline sweep``: run the grid, save the folder, print the mean outcomes per point."""
     from sim.cli import scenario_overrides
 
     parameters = keyed_params(args.param, parse_sweep_param)
