@@ -46,7 +46,6 @@ class RunView:
     """
 
     def __init__(self, tables: Tables) -> None:
-        self.tables = tables
         firms = tables["firms"]
         month = firms["month"].to_numpy()
         self.horizon = int(month.max())
@@ -68,11 +67,6 @@ class RunView:
 def view(tables: Tables | RunView) -> RunView:
     """The run's view (built now unless given one)."""
     return tables if isinstance(tables, RunView) else RunView(tables)
-
-
-def horizon(tables: Tables | RunView) -> int:
-    """The run's last month."""
-    return view(tables).horizon
 
 
 def tier_survival(tables: Tables | RunView, tier: str) -> float:
