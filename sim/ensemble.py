@@ -491,7 +491,7 @@ def run_ensemble(
             f"an interrupted ensemble of this scenario ({len(done)} of {total} replicates) "
             f"is in {store.folder}: resume it (--resume) or remove that folder"
         )
-    todo = [index for index in range(total) if index not in set(done)]
+    todo = sorted(set(range(total)) - set(done))
     kept: dict[int, Mapping[str, pa.Table]] = {}
     try:
         run = _run_replicates(
