@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from sim import plots
 from sim.model import AIMarket
 from sim.results import (
+    RunTables,
     atomic_folder,
     default_root,
     manifest_for,
@@ -37,7 +38,7 @@ from sim.summary import outcome_table, summary_markdown
 
 
 @dataclass
-class RunResult:
+class RunResult(RunTables):
     """One finished run: its scenario, seed, tables and timings."""
 
     scenario: Scenario
@@ -46,26 +47,6 @@ class RunResult:
     tables: dict[str, pd.DataFrame]
     wall_seconds: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def firms(self) -> pd.DataFrame:
-        return self.tables["firms"]
-
-    @property
-    def market(self) -> pd.DataFrame:
-        return self.tables["market"]
-
-    @property
-    def migration(self) -> pd.DataFrame:
-        return self.tables["migration"]
-
-    @property
-    def startups(self) -> pd.DataFrame:
-        return self.tables["startups"]
-
-    @property
-    def events(self) -> pd.DataFrame:
-        return self.tables["events"]
 
     def outcomes(self) -> pd.DataFrame:
         """One row per firm: shares, status, kill-line crossing and exit."""
@@ -165,9 +146,6 @@ def save(
             folder,
             manifest_for(
                 result.scenario,
-                seed=result.seed,
-                users=result.users,
-                months=result.scenario.run.months,
                 wall_seconds=round(result.wall_seconds, 3),
                 write_seconds=round(time.perf_counter() - began, 3),
                 stage_seconds={k: round(v, 4) for k, v in result.stage_seconds.items()},

@@ -61,6 +61,7 @@ from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES, check_names, compute
 from sim.results import (
+    RunTables,
     atomic_folder,
     default_root,
     manifest_for,
@@ -331,7 +332,7 @@ def _sha(text: str) -> str:
 
 
 @dataclass
-class EnsembleResult:
+class EnsembleResult(RunTables):
     """A finished ensemble: its tables, one row of outcomes per replicate, and summaries.
 
     Attributes:
@@ -350,21 +351,6 @@ class EnsembleResult:
     outcomes: pd.DataFrame
     run: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
-
-    @property
-    def firms(self) -> pd.DataFrame:
-        """One row per (replicate, month, firm)."""
-        return self.tables["firms"]
-
-    @property
-    def market(self) -> pd.DataFrame:
-        """One row per (replicate, month)."""
-        return self.tables["market"]
-
-    @property
-    def events(self) -> pd.DataFrame:
-        """One row per event of every replicate."""
-        return self.tables["events"]
 
     @property
     def replicates(self) -> int:
@@ -865,9 +851,6 @@ def save_ensemble(
             manifest_for(
                 scenario,
                 kind="ensemble",
-                seed=scenario.run.seed,
-                users=scenario.run.users,
-                months=scenario.run.months,
                 replicates=result.replicates,
                 seeds=result.seeds,
                 tables={name: len(table) for name, table in result.tables.items()},

@@ -92,15 +92,50 @@ def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
 
 
 def manifest_for(scenario: Scenario, **facts: Any) -> dict[str, Any]:
-    """The manifest of a run: what ran, with what, and how long it took."""
+    """The manifest of a run: what ran (the scenario, its seed, users and months), with
+    what, and how long it took; `facts` add to it."""
     return {
         "scenario": scenario.name,
         "title": scenario.title,
         "scenario_sha256": scenario.digest(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),
+        "seed": scenario.run.seed,
+        "users": scenario.run.users,
+        "months": scenario.run.months,
         **facts,
     }
+
+
+class RunTables:
+    """Named access to a result's tidy tables, kept in ``self.tables`` (see sim/tables.py)."""
+
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def firms(self) -> pd.DataFrame:
+        """One row per (month, firm), and per replicate in ensembles."""
+        return self.tables["firms"]
+
+    @property
+    def market(self) -> pd.DataFrame:
+        """One row per month, and per replicate in ensembles."""
+        return self.tables["market"]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """One row per event."""
+        return self.tables["events"]
+
+    @property
+    def migration(self) -> pd.DataFrame:
+        """One row per (month, from, to) with people moving."""
+        return self.tables["migration"]
+
+    @property
+    def startups(self) -> pd.DataFrame:
+        """One row per month: the long tail of startups."""
+        return self.tables["startups"]
 
 
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:

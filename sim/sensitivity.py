@@ -427,9 +427,6 @@ def save_sensitivity(result: SensitivityResult, out: str | Path, *, plots: bool 
             manifest_for(
                 scenario,
                 kind="sensitivity",
-                seed=scenario.run.seed,
-                users=scenario.run.users,
-                months=scenario.run.months,
                 problem=result.problem,
                 **result.run,
             ),

@@ -242,9 +242,6 @@ def save_sweep(
             manifest_for(
                 scenario,
                 kind="sweep",
-                seed=scenario.run.seed,
-                users=scenario.run.users,
-                months=scenario.run.months,
                 replicates=scenario.run.replicates,
                 grid={p: list(dict.fromkeys(table[p])) for p in parameters},
                 points=int(table["point"].nunique()),
