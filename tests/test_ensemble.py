@@ -3,8 +3,6 @@ an interruption, failing replicates, the results folder and the command line."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 from collections.abc import Iterator
@@ -13,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cli
 from pandas.testing import assert_frame_equal
 
 from sim import ensemble, executors
-from sim.cli import main
 from sim.ensemble import (
     EnsembleInterrupted,
     PartialEnsembleExists,
@@ -69,13 +67,6 @@ def assert_same_ensemble(a: ensemble.EnsembleResult, b: ensemble.EnsembleResult)
     for name in a.tables:
         assert_frame_equal(a.tables[name], b.tables[name], check_exact=True)
     assert_frame_equal(a.outcomes, b.outcomes, check_exact=True)
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
 
 
 # ---------------------------------------------------------------------------- seeds

@@ -3,16 +3,14 @@ folder, failures and bad input."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cli
 
-from sim.cli import main
 from sim.ensemble import replicate_seed
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.sensitivity import (
@@ -36,13 +34,6 @@ BOUNDS = {
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
     return load_scenario("sprint_race", SIZE)
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("samples", [2, 5])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import cli
 from pandas.testing import assert_frame_equal
 
 from sim import ensemble
-from sim.cli import main
 from sim.ensemble import RunFailed, replicate_seed
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES
@@ -32,13 +30,6 @@ def scenario() -> Scenario:
 @pytest.fixture(scope="module")
 def table(scenario: Scenario) -> pd.DataFrame:
     return sweep(scenario, GRID, 2, workers=2, progress=False)
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_parse_sweep_param() -> None:
