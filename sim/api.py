@@ -33,7 +33,7 @@ from sim.results import (
     write_resolved,
     write_tables,
 )
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, prepare_scenario
 from sim.summary import outcome_table, summary_markdown
 
 
@@ -89,15 +89,7 @@ def run(
         users: simulated users (default: ``run.users``).
         months: horizon in months (default: ``run.months``).
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    overrides = {
-        key: value
-        for key, value in (("run.seed", seed), ("run.users", users), ("run.months", months))
-        if value is not None
-    }
-    if overrides:
-        scenario = scenario.with_overrides(overrides)
+    scenario = prepare_scenario(scenario, seed=seed, users=users, months=months)
     began = time.perf_counter()
     model = AIMarket(scenario)
     model.run()

@@ -69,7 +69,7 @@ from sim.results import (
     write_manifest,
     write_resolved,
 )
-from sim.scenario import TIERS, Scenario, load_scenario
+from sim.scenario import TIERS, Scenario, load_scenario, prepare_scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -393,33 +393,6 @@ class EnsembleResult(RunTables):
 
 
 # ---------------------------------------------------------------------------- running
-
-
-def prepare_scenario(
-    scenario: Scenario | str | Path,
-    *,
-    replicates: int | None = None,
-    users: int | None = None,
-    months: int | None = None,
-    seed: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Scenario:
-    """Load the scenario (if given by name) and apply the run-size shortcuts as overrides."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides)
-    elif overrides:
-        scenario = scenario.with_overrides(overrides)
-    shortcuts = {
-        key: value
-        for key, value in (
-            ("run.replicates", replicates),
-            ("run.users", users),
-            ("run.months", months),
-            ("run.seed", seed),
-        )
-        if value is not None
-    }
-    return scenario.with_overrides(shortcuts) if shortcuts else scenario
 
 
 def run_ensemble(

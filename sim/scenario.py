@@ -796,3 +796,30 @@ def resolve_scenario_path(path: str | Path) -> Path:
 def list_scenarios() -> list[Path]:
     """Scenario files shipped in scenarios/, sorted by name."""
     return sorted(SCENARIOS_DIR.glob("*.toml"))
+
+
+def prepare_scenario(
+    scenario: Scenario | str | Path,
+    *,
+    replicates: int | None = None,
+    users: int | None = None,
+    months: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Load the scenario (if given by name) and apply the run-size shortcuts as overrides."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides)
+    elif overrides:
+        scenario = scenario.with_overrides(overrides)
+    shortcuts = {
+        key: value
+        for key, value in (
+            ("run.replicates", replicates),
+            ("run.users", users),
+            ("run.months", months),
+            ("run.seed", seed),
+        )
+        if value is not None
+    }
+    return scenario.with_overrides(shortcuts) if shortcuts else scenario
