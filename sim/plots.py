@@ -421,33 +421,21 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
     axes[-1].set_xlabel(f"month of the run (0 = {start})")
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
 
+    outlined = {"crossed the kill line": CROSSED_MARKER} | {
+        kind: EXIT_MARKERS[kind] for kind in ("acquired", "pivoted")
+    }
     keys = [
-        Line2D(
-            [],
-            [],
-            marker=CROSSED_MARKER,
-            linestyle="none",
-            color="0.6",
-            markeredgecolor="black",
-            label="crossed the kill line",
-        ),
-        Line2D(
-            [],
-            [],
-            marker=EXIT_MARKERS["acquired"],
-            linestyle="none",
-            color="0.6",
-            markeredgecolor="black",
-            label="acquired",
-        ),
-        Line2D(
-            [],
-            [],
-            marker=EXIT_MARKERS["pivoted"],
-            linestyle="none",
-            color="0.6",
-            markeredgecolor="black",
-            label="pivoted",
+        *(
+            Line2D(
+                [],
+                [],
+                marker=marker,
+                linestyle="none",
+                color="0.6",
+                markeredgecolor="black",
+                label=label,
+            )
+            for label, marker in outlined.items()
         ),
         Line2D(
             [],
