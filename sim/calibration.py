@@ -20,7 +20,8 @@ import numpy as np
 from scipy.optimize import brentq, least_squares
 
 from sim.calendar import month_index
-from sim.scenario import SEEDS_DIR, read_toml
+from sim.scenario import read_toml
+from sim.schema import SEEDS_DIR
 
 CALIBRATION_FILE = SEEDS_DIR / "calibration.toml"
 

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sim.scenario import ScenarioError, list_scenarios, load_scenario
+from sim.scenario import list_scenarios, load_scenario
+from sim.schema import ScenarioError
 
 EXIT_BAD_INPUT = 2
 

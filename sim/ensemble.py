@@ -69,7 +69,8 @@ from sim.results import (
     write_manifest,
     write_resolved,
 )
-from sim.scenario import TIERS, Scenario, load_scenario, prepare_scenario
+from sim.scenario import Scenario, load_scenario, prepare_scenario
+from sim.schema import TIERS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

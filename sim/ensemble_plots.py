@@ -29,7 +29,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.firms import EXITED
 from sim.plots import TIER_LABELS, firm_colours, firm_order, new_figure, save_figures
-from sim.scenario import TIERS
+from sim.schema import TIERS
 
 if TYPE_CHECKING:
     from sim.ensemble import EnsembleResult

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sim.calendar import month_index
 from sim.firms import Programme
-from sim.scenario import (
+from sim.schema import (
     AcquisitionOffer,
     Breakthrough,
     EnterVertical,
@@ -28,7 +28,7 @@ from sim.scenario import (
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
-    from sim.scenario import Event
+    from sim.schema import Event
 
 
 class EventSchedule:

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.scenario import SPEND_LINES
+from sim.schema import SPEND_LINES
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
-    from sim.scenario import Firm as FirmSeed
+    from sim.schema import RosterEntry
 
 IN_MARKET = ("active", "below_kill_line")
 EXITED = ("acquired", "pivoted", "closed")
@@ -81,47 +81,47 @@ class Firm(mesa.Agent):
     Args:
         model: the AIMarket it belongs to.
         firm_id: its id in the roster (``doubao``, ``zhipu`` ...).
-        seed: its starting state from ``seeds/firms.toml`` (with scenario overrides).
+        entry: its starting state from ``seeds/firms.toml`` (with scenario overrides).
         index: its column in the user population's arrays.
     """
 
-    def __init__(self, model: AIMarket, firm_id: str, seed: FirmSeed, index: int) -> None:
+    def __init__(self, model: AIMarket, firm_id: str, entry: RosterEntry, index: int) -> None:
         super().__init__(model)
         self.firm_id = firm_id
         self.index = index
-        self.name = seed.name
-        self.owner = seed.owner
-        self.tier = seed.tier
-        self.vertical = seed.vertical
-        self.funding_source = seed.funding_source
-        self.capital = seed.capital_bn
-        self.reserve = seed.capital_bn
-        self.base_spend = seed.spend_bn_month
-        self.base_split = dict(seed.spend_split)
-        self.patience = seed.patience_bn
-        self.quality = seed.quality
-        self.cost_efficiency = seed.cost_efficiency
-        self.supply = seed.supply
-        self.social = seed.social
-        self.integration = seed.integration
-        self.legacy_base = seed.legacy_revenue_bn_month
-        self.arpu = seed.arpu_rmb
-        self.api_share = seed.api_share
+        self.name = entry.name
+        self.owner = entry.owner
+        self.tier = entry.tier
+        self.vertical = entry.vertical
+        self.funding_source = entry.funding_source
+        self.capital = entry.capital_bn
+        self.reserve = entry.capital_bn
+        self.base_spend = entry.spend_bn_month
+        self.base_split = dict(entry.spend_split)
+        self.patience = entry.patience_bn
+        self.quality = entry.quality
+        self.cost_efficiency = entry.cost_efficiency
+        self.supply = entry.supply
+        self.social = entry.social
+        self.integration = entry.integration
+        self.legacy_base = entry.legacy_revenue_bn_month
+        self.arpu = entry.arpu_rmb
+        self.api_share = entry.api_share
         self.api_markup_factor = 1.0
-        self.home_apps = list(seed.home_apps)
-        self.segment_fit = dict(seed.segment_fit)
+        self.home_apps = list(entry.home_apps)
+        self.segment_fit = dict(entry.segment_fit)
         self.entered_verticals: list[str] = []
 
         self.status = "active"
         self.status_month = 0
         self.acquirer = ""
         self.programmes: list[Programme] = []
-        self.cost_efficiency_start = seed.cost_efficiency
+        self.cost_efficiency_start = entry.cost_efficiency
         self.parent_topups = 0.0
         self.months_past_line = 0
         self.collapse_months = 0
         self.users_m = 0.0
-        self.mau_m = seed.mau_m
+        self.mau_m = entry.mau_m
         self.users_history: list[float] = []
         self.breakthroughs = 0
         self.in_austerity = False

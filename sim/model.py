@@ -30,7 +30,8 @@ from sim.calendar import month_label
 from sim.events import EventSchedule
 from sim.firms import Firm
 from sim.metrics import hhi, top_share
-from sim.scenario import SEGMENTS, TIERS, Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import SEGMENTS, TIERS
 from sim.startups import Pressure, StartupPopulation
 from sim.tables import FIRM_COLUMNS, MARKET_COLUMNS, Recorder
 from sim.users import MarketView, UserPopulation
@@ -84,8 +85,8 @@ class AIMarket(mesa.Model):
         self.recorder = Recorder(record)
         self.stage_seconds: dict[str, float] = defaultdict(float)
         self.firm_list = [
-            Firm(self, firm_id, firm_seed, index)
-            for index, (firm_id, firm_seed) in enumerate(params.firms.items())
+            Firm(self, firm_id, entry, index)
+            for index, (firm_id, entry) in enumerate(params.firms.items())
         ]
         self._by_id = {firm.firm_id: firm for firm in self.firm_list}
         self.users = UserPopulation(params, users or params.run.users, self.rng)

@@ -37,7 +37,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from sim.scenario import TIERS
+from sim.schema import TIERS
 
 Colour = tuple[float, float, float, float]
 

@@ -59,7 +59,8 @@ from sim.results import (
     write_manifest,
     write_resolved,
 )
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import ScenarioError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.calendar import month_label, ordinal
-from sim.scenario import Startups as StartupParams
+from sim.schema import Startups as StartupParams
 
 
 @dataclass(frozen=True)

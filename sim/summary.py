@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.scenario import TIERS
+from sim.schema import TIERS
 
 EXIT_STATUSES = ("acquired", "pivoted", "closed")
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sim.calendar import month_label
-from sim.scenario import TIERS
+from sim.schema import TIERS
 
 if TYPE_CHECKING:
     from sim.model import AIMarket

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import SEGMENTS, Scenario
+from sim.scenario import Scenario
+from sim.schema import SEGMENTS
 
 NONE = -1
 # Users whose utilities are worked on at once: bounds the temporaries to a few MB.

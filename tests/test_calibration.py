@@ -9,7 +9,8 @@ import pytest
 
 from sim.calibration import bass_path, fit_bass, fit_startups, targets
 from sim.model import AIMarket
-from sim.scenario import PARAMETERS_FILE, load_scenario
+from sim.scenario import load_scenario
+from sim.schema import PARAMETERS_FILE
 
 
 @pytest.fixture(scope="module")

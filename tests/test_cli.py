@@ -19,7 +19,8 @@ from pandas.testing import assert_frame_equal
 
 from sim.cli import main
 from sim.model import AIMarket
-from sim.scenario import PROJECT_ROOT, SCENARIOS_DIR, Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import PROJECT_ROOT, SCENARIOS_DIR
 
 SPRINT = (SCENARIOS_DIR / "sprint_race.toml").as_posix()
 SMALL_ARGS = ["--users", "3000", "--months", "6", "--set", "run.startups=2000"]

@@ -29,7 +29,8 @@ import pytest
 
 from sim.model import AIMarket
 from sim.reference import ReferenceUsers, User
-from sim.scenario import SEGMENTS, Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import SEGMENTS
 from sim.users import MarketView, UserPopulation
 
 N_USERS = 4000

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sim.scenario import (
-    SCENARIOS_DIR,
-    Scenario,
-    ScenarioError,
-    list_scenarios,
-    load_scenario,
-    parse_value,
-)
+from sim.scenario import Scenario, list_scenarios, load_scenario, parse_value
+from sim.schema import SCENARIOS_DIR, ScenarioError
 
 STATUS_QUO = SCENARIOS_DIR / "status_quo.toml"
 

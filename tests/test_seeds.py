@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import PARAMETERS_FILE, ROSTER_FILE, SCENARIOS_DIR, SEEDS_DIR
+from sim.schema import PARAMETERS_FILE, ROSTER_FILE, SCENARIOS_DIR, SEEDS_DIR
 
 # A source key (S5, C4, I4b, P12, M2, F6, R2 ...), possibly several joined by "/" or a
 # range joined by "-", then a colon; or "assumption:".

@@ -12,7 +12,8 @@ import pytest
 from helpers import cli
 
 from sim.ensemble import replicate_seed
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import ScenarioError
 from sim.sensitivity import (
     check_bounds,
     draw_sample,

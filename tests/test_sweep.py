@@ -14,7 +14,8 @@ from sim import ensemble
 from sim.ensemble import RunFailed, replicate_seed
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, load_scenario
+from sim.schema import ScenarioError
 from sim.sweep import grid, parse_sweep_param, point_means, split_values, sweep
 
 SIZE = {"run.users": 2000, "run.months": 8, "run.startups": 2000}
