@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from sim.calendar import month_index
-from sim.firms import Programme
+from sim.firms import UNLAUNCHED, Programme
 from sim.schema import (
     AcquisitionOffer,
     Breakthrough,
@@ -20,7 +20,10 @@ from sim.schema import (
     FundingClimate,
     FundingRound,
     InvestmentProgramme,
+    Launch,
     MarketingCampaign,
+    MarketingCut,
+    News,
     ParameterShift,
     PriceCut,
     ProductLaunch,
@@ -47,6 +50,9 @@ class EventSchedule:
             self.due[month_index(when, start)].append(event)
             if isinstance(event, InvestmentProgramme | MarketingCampaign):
                 self._attach(event, month_index(when, start))
+            if isinstance(event, Launch):
+                firm = model.firm(event.firm)
+                firm.status = UNLAUNCHED
 
     def _attach(self, event: InvestmentProgramme | MarketingCampaign, first_month: int) -> None:
         firm = self.model.firm(event.firm)
@@ -76,14 +82,34 @@ class EventSchedule:
                 detail = f"{event.total_bn * event.unit_share:.1f} bn over {event.months} months"
                 model.log_event(event.kind, event.firm, detail, forced=True)
             case MarketingCampaign():
+                if event.trial_review_rate > 0:
+                    model.firm(event.firm).trial_review_rate = event.trial_review_rate
                 detail = f"{event.total_bn:.2f} bn over {event.months} month(s)"
                 model.log_event(event.kind, event.firm, detail, forced=True)
+            case MarketingCut():
+                model.firm(event.firm).marketing_factor *= event.factor
+                model.log_event(
+                    event.kind, event.firm, f"marketing x{event.factor:.2f}", forced=True
+                )
+            case News():
+                model.firm(event.firm).make_news(event.size)
+                model.log_event(event.kind, event.firm, f"buzz +{event.size:.2f}", forced=True)
+            case Launch():
+                firm = model.firm(event.firm)
+                if firm.status == UNLAUNCHED:
+                    firm.status = "active"
+                    firm.status_month = model.month
+                    firm.entry_forgetting = model.params.awareness.entry_forgetting
+                    firm.make_news(event.news)
+                    model.log_event(event.kind, event.firm, event.note, forced=True)
             case ProductLaunch():
                 firm = model.firm(event.firm)
                 firm.quality = max(0.0, firm.quality + event.quality)
                 firm.supply = min(1.0, max(0.0, firm.supply + event.supply))
                 firm.social = min(1.0, max(0.0, firm.social + event.social))
                 firm.home_apps += [a for a in event.new_home_apps if a not in firm.home_apps]
+                firm.home_apps = [a for a in firm.home_apps if a not in event.dropped_home_apps]
+                firm.make_news(event.news)
                 model.log_event(event.kind, event.firm, event.note, forced=True)
             case Breakthrough():
                 model.firm(event.firm).break_through(event.size, forced=True)

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from sim.schema import RosterEntry
 
 IN_MARKET = ("active", "below_kill_line")
+# a firm whose `launch` event is still to come
+UNLAUNCHED = "unlaunched"
 EXITED = ("acquired", "pivoted", "closed")
 DISCRETIONARY = ("rd", "marketing", "supply", "efficiency")
 
@@ -114,6 +116,12 @@ class Firm(mesa.Agent):
 
         self.status = "active"
         self.status_month = 0
+        # attention: the marketing stock (log units) and news (buzz); see update_attention
+        self.attention = 0.0
+        self.buzz = 0.0
+        self.marketing_factor = 1.0
+        self.trial_review_rate = model.params.awareness.trial_review_rate
+        self.entry_forgetting = 0.0
         self.acquirer = ""
         self.programmes: list[Programme] = []
         self.cost_efficiency_start = entry.cost_efficiency
@@ -186,7 +194,7 @@ class Firm(mesa.Agent):
 
     @property
     def share(self) -> float:
-        """Share of consumer users (main assistant)."""
+        """Share of the assistants' MAU."""
         return self.model.user_share(self)
 
     def user_growth(self, months: int) -> float:
@@ -214,6 +222,7 @@ class Firm(mesa.Agent):
         month = self.model.month
         econ = self.model.params.economics
         spend = {line: self.base_spend * share for line, share in self.base_split.items()}
+        spend["marketing"] *= self.marketing_factor
         for programme in self.programmes:
             tranche = programme.tranche(month)
             for line, share in programme.split.items():
@@ -267,25 +276,45 @@ class Firm(mesa.Agent):
         )
         self.supply += (1.0 - self.supply) * -math.expm1(-spend["supply"] / caps.supply_scale_bn)
 
+    def update_attention(self, *, steady: bool = False) -> None:
+        """The marketing stock follows this month's marketing (campaigns included), news
+        fades: ``attention = m*attention + (1-m)*ln(1 + marketing/scale)``,
+        ``buzz = n*buzz``. At month 0 (`steady`) the stock is at its steady state."""
+        aw = self.model.params.awareness
+        target = math.log1p(self.marketing_bn / aw.marketing_scale_bn) if self.in_market else 0.0
+        memory = 0.0 if steady else aw.marketing_memory
+        self.attention = memory * self.attention + (1.0 - memory) * target
+        if not steady:
+            self.buzz *= aw.news_memory
+
+    def make_news(self, size: float) -> None:
+        """News about the firm: its buzz rises by `size` (it fades in update_attention)."""
+        self.buzz += size
+
     def break_through(self, size: float, *, forced: bool) -> None:
-        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0)."""
+        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), and
+        the leap makes news."""
         self.quality = max(self.quality, 1.0) + size
+        self.make_news(self.model.params.awareness.breakthrough_news * size)
         self.breakthroughs += 1
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
 
-    def settle_accounts(self, users_m: float, supply_need: float, api_revenue: float) -> None:
+    def settle_accounts(
+        self, users_m: float, mau_m: float, supply_need: float, api_revenue: float
+    ) -> None:
         """Work out the month's revenue and costs by line: consumer ads/subscriptions,
         commerce from supply, API sales, the defended legacy business; inference and API
         serving costs. (Capital moves in :meth:`book`.)
 
         Args:
             users_m: real users (millions) whose main assistant this is.
-            supply_need: those users' mean need for supply (0-1).
+            mau_m: real users (millions) who used it this month.
+            supply_need: its main users' mean need for supply (0-1).
             api_revenue: the firm's sales of API tokens this month (bn).
         """
         econ = self.model.params.economics
         self.users_m = users_m
-        self.mau_m = users_m * self.model.users.multihoming
+        self.mau_m = mau_m
         acc = self.accounts
         acc.consumer_revenue = self.mau_m * self.arpu / 1000.0
         acc.commerce_revenue = (

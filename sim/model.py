@@ -102,8 +102,10 @@ class AIMarket(mesa.Model):
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
 
         self.set_budgets()
+        for firm in self.firm_list:
+            firm.update_attention(steady=True)
         market = params.market
-        self.users.place_initial_users(
+        self.month0_fit = self.users.fit_month0(
             self.market_view(), market.reconsider_rate, market.bass_p, market.bass_q
         )
         self._api_channel = self._fit_api_channels()
@@ -122,6 +124,7 @@ class AIMarket(mesa.Model):
         self.fire_events()
         self.set_budgets()
         self.update_capabilities()
+        self.update_attention()
         self.move_users()
         self.settle_accounts()
         self.raise_funds()
@@ -134,8 +137,10 @@ class AIMarket(mesa.Model):
     def open_month(self) -> None:
         """Turn the calendar and open a fresh set of books for every firm."""
         self.month += 1
+        memory = self.params.awareness.news_memory
         for firm in self.firm_list:
             firm.open_books()
+            firm.buzz *= memory  # last month's news fades before this month's is made
 
     @stage("events")
     def fire_events(self) -> None:
@@ -154,27 +159,42 @@ class AIMarket(mesa.Model):
         for firm in self.firms_in_market():
             firm.update_capabilities()
 
+    @stage("capabilities")
+    def update_attention(self) -> None:
+        """Every firm's marketing stock follows this month's marketing."""
+        for firm in self.firms_in_market():
+            firm.update_attention()
+
     @stage("users")
     def move_users(self) -> None:
-        """New users adopt and some reconsider; each chooses by the logit."""
-        market = self.params.market
+        """Users meet assistants, review, adopt, lapse and return (sim/users.py)."""
+        market, aw = self.params.market, self.params.awareness
         campaigns = sum(f.campaign_spend for f in self.firms_in_market())
-        rate = market.reconsider_rate + market.campaign_reconsider_per_bn * campaigns
+        buzz = sum(f.buzz for f in self.firms_in_market())
+        rate = (
+            market.reconsider_rate * (1.0 + aw.news_reconsider * buzz)
+            + market.campaign_reconsider_per_bn * campaigns
+        )
         self.users.choice = self.params.choice
+        self.users.awareness = aw
         self.users.move(self.market_view(), min(1.0, rate), market.bass_p, market.bass_q)
 
     @stage("accounts")
     def settle_accounts(self, *, book: bool = True) -> None:
         """Revenue and costs of the month; capital moves by revenue - costs."""
         users_m = self.users.users_m()
+        mau_m = self.users.mau_m()
         need = self.users.supply_need()
-        self.total_users_m = float(users_m.sum())
+        self.total_mau_m = float(mau_m.sum())
         api_shares = self.api_shares()
         api_market = self.api_market_bn
         for firm in self.firms_in_market():
             firm.api_share = float(api_shares[firm.index])
             firm.settle_accounts(
-                float(users_m[firm.index]), float(need[firm.index]), api_market * firm.api_share
+                float(users_m[firm.index]),
+                float(mau_m[firm.index]),
+                float(need[firm.index]),
+                api_market * firm.api_share,
             )
             if book:
                 firm.book()
@@ -202,12 +222,13 @@ class AIMarket(mesa.Model):
     @stage("collection")
     def collect(self) -> None:
         """Record the month: firm rows, market row, migration and startups."""
-        users_m = self.users.users_m()
+        users_m, mau_m = self.users.users_m(), self.users.mau_m()
         self.total_users_m = float(users_m.sum())
+        self.total_mau_m = float(mau_m.sum())
         for firm in self.firm_list:
             firm.users_m = float(users_m[firm.index])
-            firm.mau_m = firm.users_m * self.users.multihoming
-            firm.users_history.append(firm.users_m)
+            firm.mau_m = float(mau_m[firm.index])
+            firm.users_history.append(firm.mau_m)
         self.recorder.record(self)
 
     # ------------------------------------------------------------------ running
@@ -267,8 +288,8 @@ class AIMarket(mesa.Model):
         return max((f.quality for f in self.firms_in_market()), default=1.0)
 
     def user_share(self, firm: Firm) -> float:
-        """The firm's share of consumer users (main assistant)."""
-        return firm.users_m / self.total_users_m if self.total_users_m > 0 else 0.0
+        """The firm's share of the assistants' MAU."""
+        return firm.mau_m / self.total_mau_m if self.total_mau_m > 0 else 0.0
 
     @property
     def shares(self) -> dict[str, float]:
@@ -291,8 +312,19 @@ class AIMarket(mesa.Model):
 
     @property
     def adopters_m(self) -> float:
-        """Real people (millions) with a main AI assistant."""
+        """Real people (millions) who have adopted generative AI (CNNIC's basis)."""
         return self.users.n_adopters * self.users.weight_m
+
+    @property
+    def active_users_m(self) -> float:
+        """Real people (millions) who used at least one assistant app this month."""
+        return self.users.active_m
+
+    @property
+    def mau_per_active(self) -> float:
+        """Assistants used per active user this month (the multi-homing ratio)."""
+        active = self.users.active_m
+        return self.total_mau_m / active if active > 0 else 0.0
 
     @property
     def sentiment(self) -> float:
@@ -372,12 +404,16 @@ class AIMarket(mesa.Model):
             quality=np.array([f.quality for f in firms]),
             supply=np.array([f.supply for f in firms]),
             social=np.array([f.social for f in firms]),
-            marketing_bn=np.array([f.marketing_bn if f.in_market else 0.0 for f in firms]),
+            attention=np.array([f.attention if f.in_market else 0.0 for f in firms]),
+            buzz=np.array([f.buzz if f.in_market else 0.0 for f in firms]),
+            cash_bn=np.array([f.campaign_spend if f.in_market else 0.0 for f in firms]),
             fit=np.array([[f.segment_fit[s] for s in SEGMENTS] for f in firms]),
             home_mask=np.array([self.users.home_mask(f.home_apps) for f in firms], dtype=np.uint64),
             choosable=np.array([f.status == "active" for f in firms]),
             stickiness=np.array([1.0 - stick * f.supply for f in firms]),
             flight=np.array([kill.flight_rate if f.collapsing else 0.0 for f in firms]),
+            trial_review_rate=np.array([f.trial_review_rate for f in firms]),
+            forgetting=np.array([f.entry_forgetting for f in firms]),
         )
 
 

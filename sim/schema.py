@@ -26,6 +26,8 @@ ROSTER_FILE = SEEDS_DIR / "firms.toml"
 TIERS = ("giant", "midtier", "independent", "vertical")
 SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
 SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
+# One bit per assistant in the users' bitmasks (uint32).
+MAX_FIRMS = 32
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -118,7 +120,28 @@ class Choice(Strict):
     b_marketing: NonNegative
     b_match: NonNegative
     b_switch: NonNegative
-    calibration_sample: Annotated[int, Field(ge=100)]
+
+
+class Awareness(Strict):
+    """Who knows of which assistant, attention, news, trial and the month-0 fit."""
+
+    background_exposure: NonNegative
+    reach_exposure: NonNegative
+    word_of_mouth: NonNegative
+    marketing_exposure: NonNegative
+    news_exposure: NonNegative
+    campaign_exposure_per_bn: NonNegative
+    forget: Positive
+    marketing_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
+    marketing_scale_bn: Positive
+    news_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
+    news_reconsider: NonNegative
+    news_adoption: NonNegative
+    breakthrough_news: NonNegative
+    trial_review_rate: Fraction
+    entry_forgetting: Positive
+    lapsed_share: Annotated[float, Field(gt=0.0, lt=1.0)]
+    fit_sample: Annotated[int, Field(ge=100)]
 
 
 class Capabilities(Strict):
@@ -300,6 +323,36 @@ class MarketingCampaign(EventBase):
     start: YearMonth
     months: Annotated[int, Field(ge=1)] = 1
     total_bn: NonNegative
+    # review rate of the users it brings; 0 keeps the market's awareness.trial_review_rate
+    trial_review_rate: Fraction = 0.0
+
+
+class MarketingCut(EventBase):
+    """From a month on, the firm's baseline marketing is multiplied by `factor`."""
+
+    kind: Literal["marketing_cut"]
+    firm: FirmId
+    start: YearMonth
+    factor: Annotated[float, Field(ge=0.0)]
+
+
+class News(EventBase):
+    """A viral moment or a launch that makes news: the firm's buzz rises by `size`."""
+
+    kind: Literal["news"]
+    firm: FirmId
+    month: YearMonth
+    size: NonNegative
+
+
+class Launch(EventBase):
+    """A firm enters the market: until this month it has no users, spends nothing and
+    cannot be chosen; then it opens, making `news`."""
+
+    kind: Literal["launch"]
+    firm: FirmId
+    month: YearMonth
+    news: NonNegative = 0.0
 
 
 class ProductLaunch(EventBase):
@@ -311,7 +364,9 @@ class ProductLaunch(EventBase):
     quality: float = 0.0
     supply: float = 0.0
     social: float = 0.0
+    news: NonNegative = 0.0
     new_home_apps: list[str] = Field(default_factory=list)
+    dropped_home_apps: list[str] = Field(default_factory=list)
 
 
 class Breakthrough(EventBase):
@@ -380,6 +435,9 @@ class ParameterShift(EventBase):
 Event = Annotated[
     InvestmentProgramme
     | MarketingCampaign
+    | MarketingCut
+    | News
+    | Launch
     | ProductLaunch
     | Breakthrough
     | PriceCut
@@ -393,14 +451,23 @@ Event = Annotated[
 EVENT_KINDS = {
     cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])
 }
-SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
+SHIFTABLE_SECTIONS = (
+    "market",
+    "choice",
+    "awareness",
+    "capabilities",
+    "economics",
+    "funding",
+    "kill_line",
+)
 # Parameters read only while the model is built: shifting them mid-run would do nothing.
 SET_UP_ONLY = {
     "market.internet_users_m",
     "market.adopters_m",
     "market.switching_cost_mean",
     "choice.b_switch",
-    "choice.calibration_sample",
+    "awareness.lapsed_share",
+    "awareness.fit_sample",
 }
 
 
@@ -421,6 +488,7 @@ class ScenarioSchema(Strict):
     market: Market
     social: Social
     choice: Choice
+    awareness: Awareness
     capabilities: Capabilities
     economics: Economics
     funding: Funding

@@ -78,7 +78,10 @@ OPTIONAL_TABLES = ("migration", "startups")
 # column -> AIMarket attribute
 MARKET_COLUMNS = {
     "adopters_m": "adopters_m",
+    "active_users_m": "active_users_m",
     "users_in_market_m": "total_users_m",
+    "mau_in_market_m": "total_mau_m",
+    "mau_per_active": "mau_per_active",
     "hhi": "hhi",
     "top3_share": "top3_share",
     "api_market_bn": "api_market_bn",

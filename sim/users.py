@@ -1,34 +1,51 @@
-"""The user population: millions of people choosing an AI assistant, as numpy arrays.
+"""The user population: people who try, use, combine, drop and return to AI assistants.
 
 Users are not Mesa agents: they are a structure of arrays, one entry per simulated user, each
-standing for ``internet_users_m / n`` million real people. Per user: the assistant they
-mainly use (``-1`` for none), their segment (social, shopping, entertainment, knowledge,
-creator), the home apps they use (a bitmask), their inertia (from a switching cost) and
-``degree`` friends in a synthetic social graph with communities. Users are numbered in the
-order they adopt (their attributes are drawn independently of that order), so the adopters
-are always the first ``n_adopters`` users.
+standing for ``internet_users_m / n`` million real people. Per user: their segment, the home
+apps they use (a bitmask), their inertia, ``degree`` friends in a synthetic social graph
+with communities, the assistant that gets most of their use this month (``main``; ``-1``
+for none, whether they never adopted or lapsed), a bitmask of every assistant they used this
+month (``used``; one bit per firm, at most 32 firms: an assistant's MAU is the users with
+its bit set, so a user who multi-homes counts in several MAUs) and a bitmask of the uses a
+cash campaign brought (``paid``: trial users, who review sooner). Users are numbered in the
+order they first adopt AI, so those who ever adopted are the first ``n_adopters``.
 
-Each month new users adopt (Bass diffusion down the adoption order), a share of adopters
-reconsider, and every chooser picks by a logit over the assistants open to new users:
+**Awareness** is a state per firm and segment, ``a_js`` in (0, 1): the share of the
+segment's people who know the assistant well enough to consider it. Each month
 
-    U_ij = asc_j + b_q*quality_j + b_s*supply_j*need_i + b_d*reach_ij
-           + b_soc*social_j*friends_ij + b_m*log(1 + marketing_j) + b_v*fit_j[segment_i]
-           + Gumbel noise
+    a_js <- a*_js + (a_js - a*_js) * exp(-(I_js + delta_j)),   a*_js = I_js / (I_js + delta_j)
+    I_js = e0 + rho_reach*reach_js + rho_wom*share_js + rho_m*attention_j
+           + rho_news*buzz_j + rho_cash*cash_j
 
-A user's switching cost sets how rarely they reconsider (their *inertia*,
-``exp(-b_switch * switch_i)`` normalised to mean 1) rather than entering the utility: a
-penalty in the utility would make month 0 drift towards the largest assistants with nothing
-in the market changing (docs/model.md, "Design changes"). ``asc_j`` (brand constants) are
-fitted at month 0 so that the logit reproduces the roster's MAU shares and those shares are
-a fixed point of the month's flows (``place_initial_users``). Every move is
-counted in a from -> to migration matrix (the last row and column are "none"), and the
-users per firm (and per firm and segment) are kept up to date from the moves, so readings
-cost nothing however large the population.
+grows with the firm's home apps (``reach_js``: the segment's share of people using one),
+word of mouth (``share_js``: the segment's people using it), its marketing stock, its news
+and its cash campaigns, and decays at the firm's forgetting rate ``delta_j``.
 
-No Python loop runs over users. The work of a month grows with the number of users who
-choose, not with the population: reviewers are drawn by thinning a Bernoulli process walked
-with geometric skips (docs/performance.md). ``sim/reference.py`` is the same submodel
-written one Mesa agent per user; ``tests/test_reference.py`` checks that the two agree.
+**Choice.** Adopters review their month at ``r_t * stick_main * inertia_i`` (``r_t`` rises
+with news and campaigns), trial users at their campaign's ``trial_review_rate``, users of a
+collapsing firm at the flight rate; new adopters (Bass diffusion, faster with news) review
+too. A reviewer draws a main assistant by an awareness-weighted logit (Goeree 2008) over the
+open assistants and the outside option (choosing it is a lapse to "none"),
+
+    P(main = j) = a_js e^{V_ij} / (e^{u0} + sum_k a_ks e^{V_ik})
+    V_ij = b_q*quality_j + b_s*supply_j*need_i + b_r*reach_ij + b_soc*social_j*friends_ij
+           + b_m*attention_j + b_v*fit_j[segment_i]
+
+then uses each other open assistant as a secondary with probability
+``sigmoid(V_ik + ln a_ks - s0)``. There is no brand constant: month 0 is fitted through
+awareness. Each firm's forgetting rate ``delta_j`` (how memorable it is) is fitted so that
+the awareness it sustains, with every channel in place, gives the roster's MAU at the
+stationary state of the month's flows; ``u0`` and ``s0`` are fitted to the share of adopters
+using no assistant and to the sum of MAU over adopters (``fit_month0``). Cut a channel and
+the awareness it fed decays, and the users its utility held review away.
+
+Every change of main assistant is counted in a from -> to migration matrix whose last row
+and column are "none" (new adopters, lapses and returns). Counts per firm (main users, MAU,
+main users by segment) are kept up to date from the moves. No Python loop runs over users:
+the work of a month grows with the users who review, found by thinning a Bernoulli process
+walked with geometric skips (docs/performance.md). ``sim/reference.py`` is the same
+submodel written one Mesa agent per user; ``tests/test_reference.py`` checks that the two
+agree.
 """
 
 from __future__ import annotations
@@ -38,15 +55,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario import Scenario
-from sim.schema import SEGMENTS
+from sim.schema import MAX_FIRMS, SEGMENTS
 
 NONE = -1
 # Users whose utilities are worked on at once: bounds the temporaries to a few MB.
 _CHUNK = 1 << 16
-# Users whose friends are counted at once: the (firms, degree, users) matches fit in cache.
-_BLOCK = 1 << 12
-_FIT_ROUNDS = 200
-_FIT_TOLERANCE = 1e-10
+_FIT_ROUNDS = 300
+_FIT_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -56,19 +71,38 @@ class MarketView:
     quality: np.ndarray
     supply: np.ndarray
     social: np.ndarray
-    marketing_bn: np.ndarray
+    attention: np.ndarray  # marketing stock (log units)
+    buzz: np.ndarray  # news stock
+    cash_bn: np.ndarray  # cash campaigns paid out this month
     fit: np.ndarray  # (firms, segments)
     home_mask: np.ndarray  # uint64 bitmask of home apps
-    choosable: np.ndarray  # bool: open to new users
-    stickiness: np.ndarray  # multiplier of the reconsider rate for the firm's users
-    flight: np.ndarray  # share of the firm's users forced out this month
+    choosable: np.ndarray  # bool: open to users
+    stickiness: np.ndarray  # multiplier of the review rate for the firm's main users
+    flight: np.ndarray  # review rate forced on the firm's users (collapse)
+    trial_review_rate: np.ndarray  # review rate of the firm's trial (campaign) users
+    forgetting: np.ndarray  # forgetting rate of firms that enter in the run (0: fitted)
+
+
+@dataclass
+class Month0Fit:
+    """What the month-0 fit found and how close it came."""
+
+    forgetting: np.ndarray
+    awareness: np.ndarray  # (firms, segments)
+    outside: float
+    secondary: float
+    mau_target: np.ndarray
+    mau: np.ndarray  # simulated MAU at month 0 (millions)
+    active_share: float
+    mau_per_adopter: float
 
 
 class UserPopulation:
     """Simulated users of China's AI assistants.
 
     Args:
-        scenario: the resolved scenario (market, social and choice parameters, roster).
+        scenario: the resolved scenario (market, social, choice and awareness parameters,
+            roster).
         n_users: number of simulated users.
         rng: the model's random generator.
     """
@@ -76,14 +110,16 @@ class UserPopulation:
     def __init__(self, scenario: Scenario, n_users: int, rng: np.random.Generator) -> None:
         market, social = scenario.market, scenario.social
         self.choice = scenario.choice
+        self.awareness = scenario.awareness
         self.rng = rng
         self.n = n_users
         self.firm_ids = scenario.firm_ids
         self.n_firms = len(self.firm_ids)
+        if self.n_firms > MAX_FIRMS:
+            raise ValueError(f"at most {MAX_FIRMS} firms, got {self.n_firms}")
         self.weight_m = market.internet_users_m / n_users
-        seeds_mau = np.array([f.mau_m for f in scenario.firms.values()])
-        self.multihoming = float(seeds_mau.sum() / market.adopters_m)
-        self.target_shares = seeds_mau / seeds_mau.sum()
+        self.mau_target_m = np.array([f.mau_m for f in scenario.firms.values()])
+        self.bits = np.left_shift(np.uint32(1), np.arange(self.n_firms, dtype=np.uint32))
 
         seg_shares = np.array([market.segments[s] for s in SEGMENTS])
         self.segment = rng.choice(len(SEGMENTS), size=n_users, p=seg_shares).astype(np.int8)
@@ -104,16 +140,32 @@ class UserPopulation:
             n_users, social.degree, social.community_size, social.within_community, rng
         )
         self.n_adopters = round(n_users * market.adopters_m / market.internet_users_m)
-        self.assistant = np.full(n_users, NONE, dtype=np.int8 if self.n_firms < 127 else np.int16)
-        self.asc = np.zeros(self.n_firms)
+        self.main = np.full(n_users, NONE, dtype=np.int8)
+        self.used = np.zeros(n_users, dtype=np.uint32)
+        self.paid = np.zeros(n_users, dtype=np.uint32)
+        # the awareness state and what month 0 fits (fit_month0)
+        self.awareness_state = np.zeros((self.n_firms, len(SEGMENTS)))
+        self.forgetting = np.full(self.n_firms, 1.0)
+        self.outside = 0.0
+        self.secondary = 0.0
+        self.fit: Month0Fit | None = None
+        self._reach_cache: dict[int, np.ndarray] = {}
         self.migration = self._empty_migration()
-        self._users = np.zeros(self.n_firms, dtype=np.int64)
+        self._main_counts = np.zeros(self.n_firms, dtype=np.int64)
+        self._mau = np.zeros(self.n_firms, dtype=np.int64)
         self._by_segment = np.zeros((self.n_firms, len(SEGMENTS)), dtype=np.int64)
+        self._segment_size = np.bincount(self.segment, minlength=len(SEGMENTS))
+        self._active = 0
 
     @property
     def adoption_order(self) -> np.ndarray:
         """Users in the order they adopt: the numbering itself."""
         return np.arange(self.n)
+
+    @property
+    def assistant(self) -> np.ndarray:
+        """Every user's main assistant (-1 for none)."""
+        return self.main
 
     # ------------------------------------------------------------------ set-up
 
@@ -124,161 +176,240 @@ class UserPopulation:
             mask |= self.app_bit[app]
         return mask
 
-    def place_initial_users(
+    def fit_month0(
         self, view: MarketView, reconsider_rate: float, bass_p: float, bass_q: float
-    ) -> None:
-        """Give month 0 its assistants, then make month 0 a fixed point of the dynamics.
+    ) -> Month0Fit:
+        """Build month 0 through the awareness state.
 
-        First, brand constants are fitted so that fresh choices reproduce the roster's MAU
-        shares (friends at their mean: the share of the population each firm holds); every
-        adopter's assistant is drawn and the counts made exact. Then the constants are
-        refitted so that, at month 0, each firm's expected inflow (reviewers weighted by how
-        often each firm's users review, plus newcomers) equals its expected outflow plus its
-        share of the market's growth: a sticky firm (high supply) keeps more users than it
-        wins, so its flow share is below its stock share. Shares then move only when
-        something in the market changes.
-
-        Args:
-            view: the firms at month 0.
-            reconsider_rate: the market's monthly review rate before stickiness.
-            bass_p, bass_q: Bass coefficients (the newcomers of month 1).
+        On a sample of adopters, each firm's forgetting rate (and so the awareness it
+        sustains with every channel in place), the outside option and the secondary
+        threshold are fitted so that, at the stationary state of the month's flows, the
+        firms' MAU, the share of adopters using an assistant (``1 - lapsed_share``) and
+        the sum of MAU over adopters match the roster. A user who reviews at rate ``w``
+        and redraws their month from a law ``p`` spends a share of time ``p / w`` in each
+        state, so a firm whose users review rarely (high supply) needs fewer choices than
+        users to hold its place; with growth ``g`` (newcomers per adopter in month 1,
+        who draw from ``p``) the share is ``p / (w + g)``. Friends are first taken at the
+        firms' mean shares;
+        every adopter's month is drawn from the fitted law, and the fit is repeated with
+        the sample's actual friends so that the flows balance on the graph as drawn. The
+        placement is not counted as migration.
         """
-        targets = _exact_counts(self.target_shares, self.n_adopters)
-        expected_friends = (targets / self.n * self.neighbors.shape[1])[:, None]
+        adopters = self.n_adopters
+        target = self.mau_target_m / self.weight_m / adopters  # MAU per adopter
+        remaining = self.n - adopters
+        growth = (bass_p + bass_q * adopters / self.n) * remaining / max(adopters, 1)
+        # how fast each firm's main users leave their state; the last entry is none
+        self._hold = np.append(reconsider_rate * view.stickiness, reconsider_rate) + growth
         sample = self._sample()
-        base = self._systematic(sample, view, expected_friends)
-        self.asc = _fit_constants(base.T.astype(np.float64), self.target_shares)
-        for start in range(0, self.n_adopters, _CHUNK):
-            chunk = np.arange(start, min(start + _CHUNK, self.n_adopters))
-            self.assistant[chunk] = self._draw(self._systematic(chunk, view, expected_friends))
-        self._repair_counts(targets)
-        self._recount()
-
-        remaining = self.n - self.n_adopters
-        growth = (bass_p + bass_q * self.n_adopters / self.n) * remaining / self.n_adopters
-        current = self.assistant[sample]
-        review = reconsider_rate * view.stickiness[current] * self.inertia[sample]
-        weights = np.maximum(review, view.flight[current]) + growth
-        leaving = np.bincount(current, weights=weights, minlength=self.n_firms)
-        # the utilities include the first constants: fit the correction on top of them
-        self.asc = self.asc + _fit_constants(
-            self._systematic(sample, view, self._friend_counts(sample)).T.astype(np.float64),
-            leaving / leaving.sum(),
-            weights,
-        )
+        share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
+        mean_friends = np.repeat(target[:, None], len(sample), axis=1).astype(np.float32)
+        utility = self._systematic(sample, view, mean_friends).astype(np.float64)
+        lever = np.zeros(self.n_firms)
+        self.outside, self.secondary = 0.0, 2.0
+        lever = self._fit(sample, utility, view, share_guess, target, lever)
+        every = np.arange(adopters)
+        for start in range(0, adopters, _CHUNK):
+            chunk = every[start : start + _CHUNK]
+            friends = np.repeat(target[:, None], len(chunk), axis=1).astype(np.float32)
+            self._place(chunk, self._systematic(chunk, view, friends), view)
+        utility = self._systematic(sample, view, self._friend_shares(sample)).astype(np.float64)
+        self._fit(sample, utility, view, self._usage_shares(), target, lever)
         self.migration = self._empty_migration()
+        self.fit = Month0Fit(
+            forgetting=self.forgetting.copy(),
+            awareness=self.awareness_state.copy(),
+            outside=self.outside,
+            secondary=self.secondary,
+            mau_target=self.mau_target_m.copy(),
+            mau=self._mau * self.weight_m,
+            active_share=self._active / adopters,
+            mau_per_adopter=float(self._mau.sum() / adopters),
+        )
+        return self.fit
 
     def _sample(self) -> np.ndarray:
-        size = min(self.choice.calibration_sample, self.n_adopters)
+        size = min(self.awareness.fit_sample, self.n_adopters)
         return np.sort(self.rng.choice(self.n_adopters, size=size, replace=False))
 
-    def _repair_counts(self, targets: np.ndarray) -> None:
-        """Move randomly chosen surplus users so that each firm holds exactly its target."""
-        held = self.assistant[: self.n_adopters]
-        counts = np.bincount(held, minlength=self.n_firms)
-        surplus = [
-            self.rng.choice(np.flatnonzero(held == j), size=counts[j] - targets[j], replace=False)
-            for j in np.flatnonzero(counts > targets)
-        ]
-        if not surplus:
-            return
-        movers = self.rng.permutation(np.concatenate(surplus))
-        deficits = np.clip(targets - counts, 0, None)
-        held[movers] = np.repeat(np.arange(self.n_firms), deficits)
+    def _fit(
+        self,
+        sample: np.ndarray,
+        utility: np.ndarray,
+        view: MarketView,
+        shares: np.ndarray,
+        target: np.ndarray,
+        lever: np.ndarray,
+    ) -> np.ndarray:
+        """Fixed-point iteration of the forgetting levers, ``u0`` and ``s0`` (see
+        fit_month0); leaves the fitted awareness as the state."""
+        aw = self.awareness
+        present = (target > 0) & view.choosable
+        segment = self.segment[sample]
+        stick = (self._hold[:-1] / self._hold[-1])[:, None]
+        active_target = 1.0 - aw.lapsed_share
+        extra_target = max(target.sum() / active_target - 1.0, 1e-6)
+        inflow = self._inflow(view, shares)
+        for _ in range(_FIT_ROUNDS):
+            self.forgetting = aw.forget * np.exp(-lever)
+            awareness = inflow / (inflow + self.forgetting[:, None])
+            weighted = utility + np.log(np.maximum(awareness[:, segment], 1e-300))
+            weighted[~present] = -np.inf
+            main = np.exp(weighted - self.outside) / stick
+            denominator = main.sum(axis=0) + 1.0
+            p_main = main / denominator
+            p_none = 1.0 / denominator
+            p_second = 1.0 / (1.0 + np.exp(self.secondary - weighted))
+            mau = (p_main + p_second * (1.0 - p_none - p_main)).mean(axis=1)
+            active = 1.0 - p_none.mean()
+            extra = mau.sum() / active - 1.0
+            step = np.zeros(self.n_firms)
+            step[present] = np.log(target[present] / np.maximum(mau[present], 1e-12))
+            lever += step
+            self.outside += np.log(active / active_target) / (1.0 - active_target)
+            self.secondary += 0.5 * np.log(max(extra, 1e-9) / extra_target)
+            if np.abs(step).max() < _FIT_TOLERANCE and abs(active - active_target) < 1e-6:
+                break
+        self.forgetting = aw.forget * np.exp(-lever)
+        self.awareness_state = inflow / (inflow + self.forgetting[:, None])
+        self.awareness_state[~present] = 0.0
+        return lever
+
+    def _place(self, who: np.ndarray, utility: np.ndarray, view: MarketView) -> None:
+        """Draw the month of each user in `who` from the stationary law of the fit."""
+        stick = (self._hold[:-1] / self._hold[-1]).astype(np.float32)[:, None]
+        self._redraw(who, view, utility, stick)
 
     # ------------------------------------------------------------------ monthly
 
-    def new_adopters(self, bass_p: float, bass_q: float) -> np.ndarray:
-        """Users who adopt an assistant this month (Bass diffusion down the adoption order)."""
+    def move(self, view: MarketView, reconsider_rate: float, bass_p: float, bass_q: float) -> None:
+        """One month: awareness moves, users review and new users adopt; every chooser
+        redraws their month. Changes of main assistant go into the migration matrix.
+
+        Args:
+            view: the firms as users see them this month.
+            reconsider_rate: the month's review rate before stickiness and inertia.
+            bass_p, bass_q: Bass diffusion coefficients (per month), before news.
+        """
+        self.update_awareness(view)
+        reviewers = self.reviewers(view, reconsider_rate)
+        fresh = self.new_adopters(bass_p, bass_q, news=float(view.buzz.sum()))
+        self.choose(np.concatenate([reviewers, fresh]), view)
+
+    def update_awareness(self, view: MarketView) -> None:
+        """Awareness moves towards what this month's channels sustain (module docstring)."""
+        forgetting = np.where(view.forgetting > 0, view.forgetting, self.forgetting)
+        inflow = self._inflow(view, self._usage_shares())
+        rate = inflow + forgetting[:, None]
+        steady = inflow / rate
+        state = steady + (self.awareness_state - steady) * np.exp(-rate)
+        self.awareness_state = np.where(view.choosable[:, None], state, self.awareness_state)
+
+    def new_adopters(self, bass_p: float, bass_q: float, news: float = 0.0) -> np.ndarray:
+        """Users who first adopt AI this month (Bass diffusion down the adoption order;
+        news raises the external rate)."""
         remaining = self.n - self.n_adopters
-        expected = (bass_p + bass_q * self.n_adopters / self.n) * remaining
+        external = bass_p * (1.0 + self.awareness.news_adoption * news)
+        expected = min(1.0, external + bass_q * self.n_adopters / self.n) * remaining
         count = int(expected) + int(self.rng.random() < expected - int(expected))
         count = min(count, remaining)
         fresh = np.arange(self.n_adopters, self.n_adopters + count)
         self.n_adopters += count
         return fresh
 
-    def move(self, view: MarketView, reconsider_rate: float, bass_p: float, bass_q: float) -> None:
-        """One month of user movement: adoption, reconsideration, flight from collapsing
-        firms; each chooser picks by the logit. Counts go into the migration matrix.
-
-        Args:
-            view: the firms as users see them this month.
-            reconsider_rate: share of adopters reviewing their choice this month, before
-                each firm's stickiness.
-            bass_p, bass_q: Bass diffusion coefficients (per month).
-        """
-        reconsider = self.reviewers(view, reconsider_rate)
-        fresh = self.new_adopters(bass_p, bass_q)
-        self.choose(np.concatenate([reconsider, fresh]), view)
-
     def reviewers(self, view: MarketView, reconsider_rate: float) -> np.ndarray:
-        """Adopters who review their choice this month: each independently, with probability
-        ``max(reconsider_rate * stickiness[current] * inertia_i, flight[current])``.
+        """Adopters who review their month, each independently with probability
+        ``max(r * stick[main] * inertia_i, trial rate if their main use was paid,
+        flight[main])`` (``r * inertia_i`` for users with no assistant).
 
         Drawn by thinning: candidates are the successes of a Bernoulli process at a bound
         ``top`` on every adopter's probability (walked by geometric skips), and each is kept
-        with its own probability over ``top``. The work grows with the reviewers, not with
-        the adopters."""
-        # Per firm (a last column for none: an adopter left without an assistant because
-        # nothing was open reviews at the base rate): review rate before inertia, flight.
-        rates = np.zeros((2, self.n_firms + 1))
+        with its own probability over ``top``."""
+        rates = np.zeros((3, self.n_firms + 1))
         rates[0, :-1] = reconsider_rate * view.stickiness
         rates[0, -1] = reconsider_rate
-        rates[1, :-1] = view.flight
-        top = min(1.0, max(rates[0].max() * self.inertia_max, rates[1].max()))
-        if top <= 0.0:
+        rates[1, :-1] = view.trial_review_rate
+        rates[2, :-1] = view.flight
+        top = min(1.0, max(rates[0].max() * self.inertia_max, rates[1:].max()))
+        if top <= 0.0 or self.n_adopters == 0:
             return np.empty(0, dtype=np.int64)
         candidates = _bernoulli_positions(self.n_adopters, top, self.rng)
-        # indices are valid by construction: "clip" and "wrap" skip numpy's bounds checks,
-        # and "wrap" sends none (-1) to the last column
-        current = np.take(self.assistant, candidates, mode="clip")
-        review, flight = np.take(rates, current, axis=1, mode="wrap")
-        prob = np.maximum(review * np.take(self.inertia, candidates, mode="clip"), flight)
+        # "wrap" sends none (-1) to the last column
+        current = np.take(self.main, candidates)
+        review, trial, flight = np.take(rates, current, axis=1, mode="wrap")
+        paid = (self.paid[candidates] & np.take(self.bits, current, mode="wrap")) != 0
+        prob = np.maximum(review * self.inertia[candidates], flight)
+        prob = np.where(paid & (current >= 0), np.maximum(prob, trial), prob)
         return candidates[self.rng.random(len(candidates)) * top < prob]
 
     def choose(self, who: np.ndarray, view: MarketView) -> None:
-        """Each user in `who` picks an assistant by the logit; moves are recorded. All
-        choose at once: everyone sees their friends' assistants as they were before."""
-        if len(who) == 0 or not view.choosable.any():
+        """Each user in `who` redraws their month: a main assistant or none (a lapse), then
+        secondaries. All choose at once: everyone sees their friends as they were before."""
+        if len(who) == 0:
             return
-        chosen = np.empty(len(who), dtype=self.assistant.dtype)
+        chosen = []
         for start in range(0, len(who), _CHUNK):
             chunk = who[start : start + _CHUNK]
-            utility = self._systematic(chunk, view, self._friend_counts(chunk))
-            chosen[start : start + _CHUNK] = self._draw(utility, view.choosable)
-        self._assign(who, chosen)
+            utility = self._systematic(chunk, view, self._friend_shares(chunk))
+            chosen.append(self._redraw(chunk, view, utility, None, apply=False))
+        for chunk, (main, used) in zip(
+            (who[s : s + _CHUNK] for s in range(0, len(who), _CHUNK)), chosen, strict=True
+        ):
+            self._apply(chunk, main, used, view)
 
     def transfer(self, source: int, target: int, fraction: float) -> None:
-        """Hand `fraction` of one firm's users to another (an acquisition)."""
+        """`fraction` of one firm's users move their use of it to another (an acquisition)."""
         members = self.members(source)
         moving = members[self.rng.random(len(members)) < fraction]
-        self._assign(moving, np.full(len(moving), target, dtype=self.assistant.dtype))
+        if len(moving) == 0:
+            return
+        used = (self.used[moving] & ~self.bits[source]) | self.bits[target]
+        main = np.where(self.main[moving] == source, target, self.main[moving]).astype(np.int8)
+        self._apply(moving, main, used, None)
 
     def evacuate(self, source: int, view: MarketView) -> None:
-        """Every remaining user of a firm that left the market chooses another assistant."""
+        """Every remaining user of a firm that left the market redraws their month."""
         self.choose(self.members(source), view)
 
     # ------------------------------------------------------------------ readings
 
     def members(self, firm: int) -> np.ndarray:
-        """The users whose main assistant is `firm` (only adopters hold one)."""
-        return np.flatnonzero(self.assistant[: self.n_adopters] == firm)
+        """The users who used `firm` this month (only adopters use any)."""
+        return np.flatnonzero(self.used[: self.n_adopters] & self.bits[firm])
 
     def counts(self) -> np.ndarray:
-        """Simulated users per firm."""
-        return self._users.copy()
+        """Simulated users whose main assistant is each firm."""
+        return self._main_counts.copy()
+
+    def mau_counts(self) -> np.ndarray:
+        """Simulated users who used each firm this month."""
+        return self._mau.copy()
 
     def users_m(self) -> np.ndarray:
         """Real users (millions) whose main assistant is each firm."""
-        return self._users * self.weight_m
+        return self._main_counts * self.weight_m
+
+    def mau_m(self) -> np.ndarray:
+        """Real monthly active users (millions) of each firm."""
+        return self._mau * self.weight_m
+
+    @property
+    def active_m(self) -> float:
+        """Real people (millions) who used at least one assistant this month."""
+        return self._active * self.weight_m
 
     def supply_need(self) -> np.ndarray:
-        """Each firm's users' mean need for supply (0-1), by their segments."""
+        """Each firm's main users' mean need for supply (0-1), by their segments."""
         totals = self._by_segment.sum(axis=1)
         return np.divide(
             self._by_segment @ self.need, totals, out=np.zeros(self.n_firms), where=totals > 0
         )
+
+    def share_in_segment(self, firm: int, segment: str) -> float:
+        """The firm's share of main users within one segment."""
+        column = self._by_segment[:, SEGMENTS.index(segment)]
+        total = column.sum()
+        return float(column[firm] / total) if total else 0.0
 
     def take_migration(self) -> np.ndarray:
         """This month's from -> to counts of simulated users (last index: none); resets."""
@@ -287,93 +418,131 @@ class UserPopulation:
 
     # ------------------------------------------------------------------ internals
 
-    def _friend_counts(self, who: np.ndarray) -> np.ndarray:
-        """Friends on each firm, firms x users in `who` (the layout of the utilities)."""
-        degree = self.neighbors.shape[1]
-        # friends' assistants, one row per tie: (degree, users), contiguous along users
-        ties = np.take(self.neighbors, who, axis=0, mode="clip").T
-        held = np.take(self.assistant, ties, mode="clip")
-        firms = np.arange(self.n_firms, dtype=held.dtype)[:, None, None]
-        counts = np.empty((self.n_firms, len(who)), dtype=np.uint8 if degree < 256 else np.int32)
-        # (firms, degree, users) matches, a block of users at a time to stay in cache
-        for start in range(0, len(who), _BLOCK):
-            block = slice(start, start + _BLOCK)
-            np.add.reduce(held[None, :, block] == firms, axis=1, out=counts[:, block])
-        return counts
+    def _usage_shares(self) -> np.ndarray:
+        """Main users of each firm over each segment's people (firms x segments)."""
+        return self._by_segment / np.maximum(self._segment_size, 1)[None, :]
 
-    def _systematic(
-        self, who: np.ndarray, view: MarketView, friend_counts: np.ndarray
-    ) -> np.ndarray:
-        """Utility without noise, firms x users in `who` (float32), given each user's
-        friends on each firm (counts, or their expectation). Firms run down the rows so
-        that every operation across firms is one pass over contiguous users."""
-        p = self.choice
+    def _reach_shares(self, view: MarketView) -> np.ndarray:
+        """Share of people using one of each firm's home apps (the same in every segment:
+        app use is drawn apart from segments); estimated once per set of home apps."""
+        shares = np.zeros(self.n_firms)
+        probe = self.apps[: min(self.n, 1 << 16)]
+        for firm, mask in enumerate(view.home_mask):
+            key = int(mask)
+            if key not in self._reach_cache:
+                uses = (probe & np.asarray(mask).astype(self.apps.dtype)) != 0
+                self._reach_cache[key] = uses.mean() if key else 0.0
+            shares[firm] = self._reach_cache[key]
+        return shares
+
+    def _inflow(self, view: MarketView, shares: np.ndarray) -> np.ndarray:
+        """Monthly rate at which each segment's people come to know each firm."""
+        aw = self.awareness
         per_firm = (
-            self.asc + p.b_quality * view.quality + p.b_marketing * np.log1p(view.marketing_bn)
+            aw.background_exposure
+            + aw.reach_exposure * self._reach_shares(view)
+            + aw.marketing_exposure * view.attention
+            + aw.news_exposure * view.buzz
+            + aw.campaign_exposure_per_bn * view.cash_bn
         )
+        return per_firm[:, None] + aw.word_of_mouth * shares
+
+    def _friend_shares(self, who: np.ndarray) -> np.ndarray:
+        """Share of each user's friends who used each firm this month, firms x users."""
+        ties = self.used[self.neighbors[who]]  # (users, degree)
+        shares = np.empty((self.n_firms, len(who)), dtype=np.float32)
+        inverse = np.float32(1.0 / self.neighbors.shape[1])
+        for firm in range(self.n_firms):
+            shares[firm] = np.count_nonzero(ties & self.bits[firm], axis=1) * inverse
+        return shares
+
+    def _systematic(self, who: np.ndarray, view: MarketView, friends: np.ndarray) -> np.ndarray:
+        """Utility without noise or awareness, firms x users in `who` (float32)."""
+        p = self.choice
+        per_firm = p.b_quality * view.quality + p.b_marketing * view.attention
         by_segment = (
             per_firm[:, None]
             + p.b_supply * view.supply[:, None] * self.need[None, :]
             + p.b_match * view.fit
         ).astype(np.float32)
-        segment = np.take(self.segment, who, mode="clip")
-        utility = np.take(by_segment, segment, axis=1, mode="clip")
-        reach = (
-            view.home_mask.astype(self.apps.dtype)[:, None]
-            & np.take(self.apps, who, mode="clip")[None, :]
-        ) != 0
+        utility = by_segment[:, self.segment[who]]
+        reach = (view.home_mask.astype(self.apps.dtype)[:, None] & self.apps[who][None, :]) != 0
         utility += reach * np.float32(p.b_reach)
-        per_friend = (p.b_social * view.social / self.neighbors.shape[1]).astype(np.float32)
-        utility += per_friend[:, None] * friend_counts
+        utility += (p.b_social * view.social).astype(np.float32)[:, None] * friends
         return utility
 
-    def _draw(self, utility: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
-        """One logit draw per column of `utility` (firms x users, overwritten): the inverse
-        of the cumulative choice probabilities at one uniform, the same law as the argmax
-        of utility plus Gumbel noise at a sixteenth of the random numbers."""
-        if allowed is not None and not allowed.all():
-            utility[~allowed] = -np.inf
-        utility -= utility.max(axis=0)
-        np.exp(utility, out=utility)
-        for firm in range(1, self.n_firms):
-            utility[firm] += utility[firm - 1]
-        threshold = self.rng.random(utility.shape[1], dtype=np.float32) * utility[-1]
-        chosen = np.add.reduce(utility < threshold, axis=0, dtype=self.assistant.dtype)
-        # Rounding can put a threshold at the very top: that is the last open firm.
-        last = self.n_firms - 1 if allowed is None else int(np.flatnonzero(allowed)[-1])
-        return np.minimum(chosen, last, out=chosen)
+    def _redraw(
+        self,
+        who: np.ndarray,
+        view: MarketView,
+        utility: np.ndarray,
+        stick: np.ndarray | None,
+        *,
+        apply: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw a main assistant (or none) and secondaries for each user in `who`; with
+        `stick`, from the stationary law (choice weights over review rates)."""
+        awareness = self.awareness_state[:, self.segment[who]].astype(np.float32)
+        with np.errstate(divide="ignore"):
+            weighted = utility + np.log(awareness)
+        weighted[~view.choosable] = -np.inf
+        weights = np.exp(weighted - np.float32(self.outside))
+        if stick is not None:
+            weights /= stick
+        cumulative = np.cumsum(weights, axis=0)
+        total = cumulative[-1] + np.float32(1.0)  # the outside option
+        threshold = (1.0 - self.rng.random(len(who), dtype=np.float32)) * total
+        main = np.add.reduce(cumulative < threshold, axis=0, dtype=np.int8)
+        main[main >= self.n_firms] = NONE
+        draws = self.rng.random(weighted.shape, dtype=np.float32)
+        second = draws * (1.0 + np.exp(np.float32(self.secondary) - weighted)) < 1.0
+        used = np.bitwise_or.reduce(np.where(second, self.bits[:, None], np.uint32(0)), axis=0)
+        on = main >= 0
+        used = np.where(on, used | self.bits[np.maximum(main, 0)], np.uint32(0))
+        if apply:
+            self._apply(who, main, used, view)
+        return main, used
 
-    def _assign(self, who: np.ndarray, chosen: np.ndarray) -> None:
-        """Users in `who` take the assistants `chosen`: the migration matrix and the users
-        per firm and segment follow the moves."""
-        current = np.take(self.assistant, who, mode="clip")
-        moved = current != chosen
-        if not moved.any():
-            return
-        movers, target = who[moved], chosen[moved]
-        size, segments = self.n_firms + 1, len(SEGMENTS)
-        # origin "none" (-1) wraps to the last row
-        origin = np.mod(current[moved], size, dtype=np.intp)
-        cell = (origin * size + target) * segments + np.take(self.segment, movers, mode="clip")
-        moves = np.bincount(cell, minlength=size * size * segments).reshape(size, size, segments)
-        gained = moves[:, :-1].sum(axis=0) - moves[:-1].sum(axis=1)  # (firms, segments)
-        self._by_segment += gained
-        self._users += gained.sum(axis=1)
-        self.migration += moves.sum(axis=2)
-        self.assistant[movers] = target
-
-    def _recount(self) -> None:
-        held = self.assistant[: self.n_adopters].astype(np.int64)
-        on = held >= 0
-        segments = len(SEGMENTS)
-        self._users = np.bincount(held[on], minlength=self.n_firms)
-        self._by_segment = np.bincount(
-            held[on] * segments + self.segment[: self.n_adopters][on],
-            minlength=self.n_firms * segments,
-        ).reshape(self.n_firms, segments)
+    def _apply(
+        self, who: np.ndarray, main: np.ndarray, used: np.ndarray, view: MarketView | None
+    ) -> None:
+        """Users in `who` take their new main assistant and uses: trial flags, counts and
+        migration follow."""
+        old_main = self.main[who]
+        old_used = self.used[who]
+        if view is not None:
+            # a new use of an assistant running a cash campaign is a trial; a review that
+            # keeps a use makes it the user's own
+            campaign = np.bitwise_or.reduce(self.bits[view.cash_bn > 0], initial=np.uint32(0))
+            self.paid[who] = used & ~old_used & np.uint32(campaign)
+        shifts = np.arange(self.n_firms, dtype=np.uint32)
+        gained = ((used[:, None] >> shifts) & 1).sum(axis=0, dtype=np.int64)
+        lost = ((old_used[:, None] >> shifts) & 1).sum(axis=0, dtype=np.int64)
+        self._mau += gained - lost
+        self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
+        moved = old_main != main
+        if moved.any():
+            size, segments = self.n_firms + 1, len(SEGMENTS)
+            origin = np.mod(old_main[moved], size, dtype=np.intp)
+            target = np.mod(main[moved], size, dtype=np.intp)
+            cell = (origin * size + target) * segments + self.segment[who[moved]]
+            moves = np.bincount(cell, minlength=size * size * segments).reshape(
+                size, size, segments
+            )
+            change = moves[:, :-1].sum(axis=0) - moves[:-1].sum(axis=1)
+            self._by_segment += change
+            self._main_counts += change.sum(axis=1)
+            self.migration += moves.sum(axis=2)
+        self.main[who] = main
+        self.used[who] = used
 
     def _empty_migration(self) -> np.ndarray:
         return np.zeros((self.n_firms + 1, self.n_firms + 1), dtype=np.int64)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1.0 - p)))
 
 
 def social_graph(
@@ -410,7 +579,7 @@ def social_graph(
 def _bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Indices in ``[0, length)`` each present independently with probability `p`: the
     successes of a Bernoulli process, found by geometric skips (work ~ length * p)."""
-    if length == 0:
+    if length == 0 or p <= 0.0:
         return np.empty(0, dtype=np.int64)
     if p >= 1.0:
         return np.arange(length)
@@ -438,37 +607,3 @@ def _smallest_unsigned(bits: int) -> type[np.unsignedinteger]:
         if bits <= np.iinfo(dtype).bits:
             return dtype
     raise ValueError(f"at most 64 home apps, got {bits}")
-
-
-def _exact_counts(shares: np.ndarray, total: int) -> np.ndarray:
-    """Integer counts summing to `total`, proportional to `shares` (largest remainder)."""
-    raw = shares * total
-    counts = np.floor(raw).astype(np.int64)
-    short = total - counts.sum()
-    counts[np.argsort(raw - counts)[::-1][:short]] += 1
-    return counts
-
-
-def _fit_constants(
-    utility: np.ndarray,
-    target: np.ndarray,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """Alternative-specific constants that make the (weighted) mean logit probabilities
-    over the rows of `utility` equal `target` (fixed-point iteration on log shares, to
-    convergence)."""
-    asc = np.zeros(utility.shape[1])
-    weights = np.full(len(utility), 1.0 / len(utility)) if weights is None else weights
-    weights = weights / weights.sum()
-    present = target > 0
-    asc[~present] = -50.0
-    for _ in range(_FIT_ROUNDS):
-        logits = utility + asc
-        logits -= logits.max(axis=1, keepdims=True)
-        prob = np.exp(logits)
-        prob /= prob.sum(axis=1, keepdims=True)
-        step = np.log(target[present] / np.maximum((weights @ prob)[present], 1e-12))
-        asc[present] += step
-        if np.abs(step).max() < _FIT_TOLERANCE:
-            break
-    return asc

@@ -62,18 +62,23 @@ def test_the_scenario_seed_is_the_default_rng(sprint_race):
 
 def _check_population(model: AIMarket) -> None:
     users = model.users
-    assistant = users.assistant
-    assert assistant.min() >= -1
-    assert assistant.max() < users.n_firms
-    counts = np.bincount(assistant[assistant >= 0], minlength=users.n_firms)
-    assert counts.sum() == users.n_adopters
-    adopters = users.adoption_order[: users.n_adopters]
-    assert (assistant[adopters] >= 0).all(), "an adopter has no assistant"
+    main, used = users.main, users.used
+    assert main.min() >= -1
+    assert main.max() < users.n_firms
+    counts = np.bincount(main[main >= 0], minlength=users.n_firms)
+    np.testing.assert_array_equal(counts, users.counts())
+    bits = (used[:, None] >> np.arange(users.n_firms, dtype=np.uint32)) & 1
+    np.testing.assert_array_equal(bits.sum(axis=0), users.mau_counts())
+    on = main >= 0
+    assert ((used[on] >> main[on].astype(np.uint32)) & 1).all(), "the main one is not used"
+    assert (used[~on] == 0).all(), "a user with no main assistant uses one"
+    assert np.count_nonzero(used) * users.weight_m == pytest.approx(users.active_m)
     later = users.adoption_order[users.n_adopters :]
-    assert (assistant[later] == -1).all(), "a user who has not adopted holds an assistant"
+    assert (main[later] == -1).all(), "a user who has not adopted holds an assistant"
     for firm in model.firm_list:
         if not firm.in_market:
             assert counts[firm.index] == 0, f"{firm.firm_id} left but keeps users"
+            assert users.mau_counts()[firm.index] == 0, f"{firm.firm_id} left but keeps MAU"
 
 
 @pytest.mark.parametrize(
@@ -108,16 +113,18 @@ def test_exited_firms_have_no_users(all_runs):
     assert exits_seen >= 3, "the forced runs should produce exits"
 
 
-def test_users_sum_to_adopters(all_runs):
+def test_main_users_sum_to_active_users_and_mau_exceeds_them(all_runs):
     for label, tables in all_runs.items():
-        firms, market = tables["firms"], tables["market"]
+        firms, market = tables["firms"], tables["market"].set_index("month")
         per_month = firms.groupby("month")["users_m"].sum()
-        adopters = market.set_index("month")["adopters_m"]
-        np.testing.assert_allclose(
-            per_month, adopters.loc[per_month.index], rtol=1e-12, err_msg=label
-        )
-        in_market = market.set_index("month")["users_in_market_m"]
-        np.testing.assert_allclose(per_month, in_market.loc[per_month.index], rtol=1e-12)
+        active = market.loc[per_month.index, "active_users_m"]
+        np.testing.assert_allclose(per_month, active, rtol=1e-12, err_msg=label)
+        in_market = market.loc[per_month.index, "users_in_market_m"]
+        np.testing.assert_allclose(per_month, in_market, rtol=1e-12)
+        mau = firms.groupby("month")["mau_m"].sum()
+        np.testing.assert_allclose(mau, market.loc[mau.index, "mau_in_market_m"], rtol=1e-12)
+        assert (mau >= per_month - 1e-9).all(), label
+        assert (active <= market.loc[active.index, "adopters_m"] + 1e-9).all(), label
 
 
 def _flows(migration: pd.DataFrame) -> pd.DataFrame:
@@ -139,8 +146,9 @@ def test_migration_explains_every_change_in_users(all_runs):
         np.testing.assert_allclose(
             change.to_numpy(), net.to_numpy(), atol=1e-6, err_msg=f"{label}: migration"
         )
-        # New adopters come from "none"; nobody goes back to "none".
-        assert (migration["to"] != "none").all(), label
+        # New adopters and returning users come from "none"; lapsing users go to it.
+        assert (migration["to"] == "none").any(), f"{label}: nobody lapses"
+        assert (migration["from"] == "none").any(), f"{label}: nobody adopts or returns"
         assert (migration["from"] != migration["to"]).all(), label
 
 
@@ -211,9 +219,16 @@ def month0() -> tuple[Scenario, AIMarket, dict[str, pd.DataFrame]]:
 def test_month0_mau_matches_the_roster(month0):
     scenario, model, tables = month0
     start = tables["firms"][tables["firms"]["month"] == 0].set_index("firm")
-    tolerance = model.users.weight_m * model.users.multihoming
+    weight = model.users.weight_m
     for firm_id, seed in scenario.firms.items():
+        # month 0 is drawn user by user from the fitted law: binomial noise, 5 sigma
+        tolerance = 5.0 * weight * np.sqrt(seed.mau_m / weight + 1.0)
         assert abs(start.loc[firm_id, "mau_m"] - seed.mau_m) <= tolerance, firm_id
+    fit = model.month0_fit
+    lapsed = scenario.awareness.lapsed_share
+    assert fit.active_share == pytest.approx(1.0 - lapsed, abs=0.03)
+    ratio = sum(f.mau_m for f in scenario.firms.values()) / scenario.market.adopters_m
+    assert fit.mau_per_adopter == pytest.approx(ratio, rel=0.05)
     assert start.loc["doubao", "status"] == "active"
     assert (start["status"] == "active").all()
 
@@ -339,7 +354,7 @@ def test_invariants_hold_for_random_parameters(
     assert (firms["users_m"] >= 0).all()
     assert (tables["migration"]["users_m"] > 0).all()
     held = firms.groupby("month")["users_m"].sum()
-    np.testing.assert_allclose(held, market.set_index("month").loc[held.index, "adopters_m"])
+    np.testing.assert_allclose(held, market.set_index("month").loc[held.index, "active_users_m"])
     for firm, rows in firms.sort_values(["firm", "month"]).groupby("firm"):
         ranks = rows["status"].map(STATUS_RANK)
         assert ranks.notna().all(), firm

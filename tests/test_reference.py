@@ -59,9 +59,12 @@ def schedule(scenario: Scenario) -> list[list[tuple]]:
     firm = {firm_id: index for index, firm_id in enumerate(scenario.firm_ids)}
     breakthrough = _with(view, quality={firm["deepseek"]: view.quality[firm["deepseek"]] + 0.25})
     collapse = _with(breakthrough, choosable={firm["ernie"]: False}, flight={firm["ernie"]: 0.35})
+    # a cash campaign (trial users) and news about a rival in month 2
+    campaign = _with(view, cash_bn={firm["yuanbao"]: 1.0}, buzz={firm["deepseek"]: 2.0})
     months: list[list[tuple]] = []
     for month in range(1, MONTHS + 1):
         current = view if month < 4 else breakthrough if month < 7 else collapse
+        current = campaign if month == 2 else current
         rate = CAMPAIGN_RATE if month == 2 else BASE_RATE
         calls: list[tuple] = [("move", current, rate, *BASS)]
         if month == 6:
@@ -87,13 +90,20 @@ def _drive(users, schedule: list[list[tuple]], population: UserPopulation) -> di
     """Apply the schedule to `users` (either implementation); what each month leaves.
 
     `population` supplies the fixed attributes (friends, segments) both share."""
-    found: dict[str, list] = {"users": [], "flows": [], "agreeing": [], "changed": []}
+    found: dict[str, list] = {
+        "users": [],
+        "mau": [],
+        "flows": [],
+        "agreeing": [],
+        "changed": [],
+    }
     start = users.assistant.copy()
     for calls in schedule:
         for name, *args in calls:
             getattr(users, name)(*args)
         held = users.assistant
         found["users"].append(users.counts())
+        found["mau"].append(users.mau_counts())
         found["flows"].append(users.take_migration())
         same = (held[population.neighbors] == held[:, None]) & (held[:, None] >= 0)
         found["agreeing"].append(np.sum(same))
@@ -111,7 +121,7 @@ def _placed(scenario: Scenario, schedule: list[list[tuple]], seed: int) -> UserP
     """Replicate `seed`'s population at month 0, placed under the first month's view."""
     population = UserPopulation(scenario, N_USERS, np.random.default_rng([7, seed]))
     view = schedule[0][0][1]
-    population.place_initial_users(view, BASE_RATE, *BASS)
+    population.fit_month0(view, BASE_RATE, *BASS)
     return population
 
 
@@ -142,9 +152,10 @@ def _statistics(run: dict[str, np.ndarray], firm_ids: list[str]) -> dict[str, fl
     found: dict[str, float] = {}
     flows = run["flows"]
     names = [*firm_ids, "none"]
-    for month, row in enumerate(run["users"], start=1):
+    for month, (row, mau) in enumerate(zip(run["users"], run["mau"], strict=True), start=1):
         for index, firm_id in enumerate(firm_ids):
             found[f"users {firm_id} m{month}"] = row[index]
+            found[f"mau {firm_id} m{month}"] = mau[index]
     for month, matrix in enumerate(flows, start=1):
         for index, firm_id in enumerate(firm_ids):
             found[f"inflow {firm_id} m{month}"] = matrix[:, index].sum()
@@ -234,14 +245,22 @@ class FriendBlindUser(User):
 
 
 class StickinessBlindUser(User):
-    """Broken on purpose: the reconsider rate ignores the stickiness of supply."""
+    """Broken on purpose: the review rate ignores the stickiness of supply."""
 
-    def reconsider_probability(self, firms, rate: float) -> float:
-        flight = firms.flight[self.assistant] if self.assistant >= 0 else 0.0
+    def review_probability(self, firms, rate: float) -> float:
+        flight = firms.flight[self.main] if self.main >= 0 else 0.0
         return max(rate * self.inertia, flight)
 
 
-@pytest.mark.parametrize("broken_user", [FriendBlindUser, StickinessBlindUser])
+class SecondaryBlindUser(User):
+    """Broken on purpose: uses its main assistant only."""
+
+    def redraw(self, firms):
+        main, _ = super().redraw(firms)
+        return main, set() if main < 0 else {main}
+
+
+@pytest.mark.parametrize("broken_user", [FriendBlindUser, StickinessBlindUser, SecondaryBlindUser])
 def test_docking_detects_a_broken_reference(scenario, schedule, vectorised, broken_user):
     broken = type(f"Broken{broken_user.__name__}", (ReferenceUsers,), {"agent_class": broken_user})
     reference = reference_runs(scenario, schedule, broken)
