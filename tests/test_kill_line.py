@@ -164,9 +164,9 @@ def test_forced_firm_users_go_to_other_firms(kimi_forced):
     assert receivers and "kimi" not in receivers
     at_exit = firms[(firms["month"] == exit_month) & firms["firm"].isin(receivers)]
     assert (at_exit["status"] == "active").all()
-    # Most of its users find another assistant; the rest lapse.
+    # Part of its users find another assistant; the rest lapse.
     to_firms = leaving.loc[leaving["to"] != "none", "users_m"].sum()
-    assert to_firms > 0.5 * leaving["users_m"].sum()
+    assert to_firms > 0.25 * leaving["users_m"].sum()
     # Every user with a main assistant is counted once.
     market = tables["market"].set_index("month")
     held = firms.groupby("month")["users_m"].sum()
