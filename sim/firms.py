@@ -123,7 +123,6 @@ class Firm(mesa.Agent):
         self.users_m = 0.0
         self.mau_m = entry.mau_m
         self.users_history: list[float] = []
-        self.breakthroughs = 0
         self.in_austerity = False
         self.accounts = Accounts()
         self.last_accounts = self.accounts
@@ -131,10 +130,6 @@ class Firm(mesa.Agent):
         self.distance_to_kill_line = 0.0
 
     # ------------------------------------------------------------------ derived
-
-    @property
-    def model_month(self) -> int:
-        return self.model.month
 
     @property
     def in_market(self) -> bool:
@@ -270,7 +265,6 @@ class Firm(mesa.Agent):
     def break_through(self, size: float, *, forced: bool) -> None:
         """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0)."""
         self.quality = max(self.quality, 1.0) + size
-        self.breakthroughs += 1
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
 
     def settle_accounts(self, users_m: float, supply_need: float, api_revenue: float) -> None:
