@@ -39,7 +39,7 @@ VECTORISED_PER_REFERENCE = 5
 
 def record(users: int) -> tuple[object, list[list[tuple]], list[str]]:
     """Run sprint_race once; the month-0 population and each month's calls on it."""
-    model = AIMarket(load_scenario("sprint_race"), users=users)
+    model = AIMarket(load_scenario("sprint_race", {"run.users": users}))
     start = deepcopy(model.users)
     months: list[list[tuple]] = [[] for _ in range(model.params.run.months)]
     population = model.users

@@ -43,10 +43,10 @@ def child_run(users: int) -> dict:
     from sim.model import AIMarket
     from sim.scenario import load_scenario
 
-    scenario = load_scenario(SCENARIO)
+    scenario = load_scenario(SCENARIO, {"run.users": users})
     baseline = peak_rss_mb()
     began = time.perf_counter()
-    model = AIMarket(scenario, users=users)
+    model = AIMarket(scenario)
     built = time.perf_counter()
     choices = count_choices(model)
     model.run()

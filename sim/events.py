@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from sim import funding
 from sim.calendar import month_index
 from sim.firms import UNLAUNCHED, Programme
 from sim.schema import (
@@ -134,7 +135,7 @@ class EventSchedule:
             case AcquisitionOffer():
                 acquirer, target = model.firm(event.acquirer), model.firm(event.target)
                 if acquirer.in_market and target.in_market:
-                    model.acquire(acquirer, target)
+                    funding.takeover(model, acquirer, target)
             case ParameterShift():
                 model.shift_parameters(event.set)
                 detail = ", ".join(f"{k}={v:g}" for k, v in event.set.items())

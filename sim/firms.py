@@ -131,7 +131,6 @@ class Firm(mesa.Agent):
         self.users_m = 0.0
         self.mau_m = entry.mau_m
         self.users_history: list[float] = []
-        self.breakthroughs = 0
         self.in_austerity = False
         self.accounts = Accounts()
         self.last_accounts = self.accounts
@@ -139,10 +138,6 @@ class Firm(mesa.Agent):
         self.distance_to_kill_line = 0.0
 
     # ------------------------------------------------------------------ derived
-
-    @property
-    def model_month(self) -> int:
-        return self.model.month
 
     @property
     def in_market(self) -> bool:
@@ -296,7 +291,6 @@ class Firm(mesa.Agent):
         the leap makes news."""
         self.quality = max(self.quality, 1.0) + size
         self.make_news(self.model.params.awareness.breakthrough_news * size)
-        self.breakthroughs += 1
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
 
     def settle_accounts(

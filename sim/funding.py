@@ -67,7 +67,7 @@ def acquire_distressed(model: AIMarket) -> None:
             continue
         bidders = [b for b in buyers if b.in_market and not b.collapsing and b is not target]
         if bidders and model.rng.random() < rules.prob:
-            model.acquire(bidders[int(model.rng.integers(len(bidders)))], target)
+            takeover(model, bidders[int(model.rng.integers(len(bidders)))], target)
 
 
 def takeover(model: AIMarket, acquirer: Firm, target: Firm) -> None:

@@ -59,8 +59,6 @@ class AIMarket(mesa.Model):
     Args:
         scenario: a resolved Scenario, or a path / scenario name to load.
         rng: integer seed; defaults to the scenario's ``run.seed``.
-        users: simulated users; defaults to ``run.users``.
-        startups: simulated startups; defaults to ``run.startups``.
         record: the optional tables to record, of ``migration`` and ``startups``
             (default: both); firms, market and events are always recorded. Leaving them
             out changes no result, it only saves time (ensembles).
@@ -71,8 +69,6 @@ class AIMarket(mesa.Model):
         scenario: Scenario | str | Path,
         *,
         rng: int | None = None,
-        users: int | None = None,
-        startups: int | None = None,
         record: Iterable[str] | None = None,
     ) -> None:
         began = time.perf_counter()
@@ -89,10 +85,10 @@ class AIMarket(mesa.Model):
             for index, (firm_id, entry) in enumerate(params.firms.items())
         ]
         self._by_id = {firm.firm_id: firm for firm in self.firm_list}
-        self.users = UserPopulation(params, users or params.run.users, self.rng)
+        self.users = UserPopulation(params, params.run.users, self.rng)
         self.startups = StartupPopulation(
             params.startups,
-            params.run.startups if startups is None else startups,
+            params.run.startups,
             params.run.start,
             params.run.months,
             self.rng,
@@ -112,6 +108,7 @@ class AIMarket(mesa.Model):
         self.settle_accounts(book=False)
         for firm in self.firm_list:
             firm.measure_kill_line()
+        self.count_users()
         self.collect()
         # All of the above builds month 0: it counts as set-up, and the stages count months.
         self.stage_seconds = defaultdict(float, {"set-up": time.perf_counter() - began})
@@ -131,6 +128,7 @@ class AIMarket(mesa.Model):
         self.acquire_distressed()
         self.apply_kill_line()
         self.grow_startups()
+        self.count_users()
         self.collect()
 
     @stage("events")
@@ -219,9 +217,10 @@ class AIMarket(mesa.Model):
         """The long tail of startups is born and dies under this month's pressures."""
         self.startups.step(self.pressure())
 
-    @stage("collection")
-    def collect(self) -> None:
-        """Record the month: firm rows, market row, migration and startups."""
+    @stage("users")
+    def count_users(self) -> None:
+        """Count each firm's users and MAU at the month's end (after exits moved theirs),
+        the figures shares, the kill line's presence and funding's momentum read."""
         users_m, mau_m = self.users.users_m(), self.users.mau_m()
         self.total_users_m = float(users_m.sum())
         self.total_mau_m = float(mau_m.sum())
@@ -229,6 +228,10 @@ class AIMarket(mesa.Model):
             firm.users_m = float(users_m[firm.index])
             firm.mau_m = float(mau_m[firm.index])
             firm.users_history.append(firm.mau_m)
+
+    @stage("collection")
+    def collect(self) -> None:
+        """Record the month: firm rows, market row, migration and startups."""
         self.recorder.record(self)
 
     # ------------------------------------------------------------------ running
@@ -252,22 +255,18 @@ class AIMarket(mesa.Model):
         """Firms still competing (active or collapsing), in roster order."""
         return [firm for firm in self.firm_list if firm.in_market]
 
-    def acquire(self, acquirer: Firm, target: Firm) -> None:
-        """`acquirer` buys `target`: users, team and a place in the market."""
-        funding.takeover(self, acquirer, target)
-
     def remove_from_market(self, firm: Firm, status: str, acquirer: str = "") -> None:
         """A firm leaves the market for good; its remaining users choose again now."""
         firm.leave_market(status, acquirer)
         self.users.evacuate(firm.index, self.market_view())
 
     def shift_parameters(self, updates: dict[str, float]) -> None:
-        """Parameters take new values from this month on (a `parameter_shift` event)."""
+        """Parameters take new values from this month on (a `parameter_shift` event); the
+        loader validated them, so they are set as they are."""
         params = self.params
         for key, value in updates.items():
             section, name = key.split(".", 1)
-            block = getattr(params, section)
-            block = type(block).model_validate({**block.model_dump(), name: value})
+            block = getattr(params, section).model_copy(update={name: value})
             params = params.model_copy(update={section: block})
         self.params = params
 
