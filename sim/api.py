@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from sim.plots.painter import Painter
+
 
 @dataclass(kw_only=True)
 class RunResult(Result):
@@ -114,11 +116,17 @@ def run(
 
 
 def save(
-    result: Result, out: str | Path | None = None, *, plots: bool = True, csv: bool = False
+    result: Result,
+    out: str | Path | None = None,
+    *,
+    plots: bool = True,
+    csv: bool = False,
+    painter: Painter | None = None,
 ) -> Path:
     """Write a result's folder atomically (see sim/folder.py; a run:
-    ``<out>/<scenario>/<run-id>/``); returns its path."""
-    return folder.save(result, out, plots=plots, csv=csv)
+    ``<out>/<scenario>/<run-id>/``); returns its path. A ``painter``
+    (sim/plots/painter.py) draws half of a run's plots in a second process."""
+    return folder.save(result, out, plots=plots, csv=csv, painter=painter)
 
 
 def compare(runs: Mapping[str, RunResult], metric: str = "share") -> pd.DataFrame:

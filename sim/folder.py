@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.plots.painter import Painter
     from sim.results import Result
     from sim.scenario import Scenario
 
@@ -173,7 +174,12 @@ def folder_name(result: Result) -> str:
 
 
 def save(
-    result: Result, out: str | Path | None = None, *, plots: bool = True, csv: bool = False
+    result: Result,
+    out: str | Path | None = None,
+    *,
+    plots: bool = True,
+    csv: bool = False,
+    painter: Painter | None = None,
 ) -> Path:
     """Write a result's folder ``<out>/<scenario>/<name>/`` atomically; returns its path.
 
@@ -186,6 +192,7 @@ def save(
         out: the results root (default: ``results/``).
         plots: draw the plots (``plots/*.png``).
         csv: write a CSV beside each Parquet table.
+        painter: a second process that draws half of a run's plots (sim/plots/painter.py).
     """
     began = time.perf_counter()
     root = Path(out) if out is not None else default_root()
@@ -199,7 +206,10 @@ def save(
     def fill(folder: Path) -> None:
         write_tables(folder, tables, csv=csv, events_csv=result.kind == "run")
         write_resolved(folder, result.scenario)
-        report(result, folder, plots)
+        if painter is not None and result.kind == "run":
+            _run_report(result, folder, plots, painter)
+        else:
+            report(result, folder, plots)
         facts = {"kind": result.kind, **result.facts} if result.kind != "run" else result.facts
         write_manifest(
             folder,
@@ -214,8 +224,8 @@ def save(
     return atomic_folder(final, fill)
 
 
-def _run_report(result: Result, folder: Path, plots: bool) -> None:
-    """A run's plots and summary.md."""
+def _run_report(result: Result, folder: Path, plots: bool, painter: Painter | None = None) -> None:
+    """A run's plots (half drawn by the painter, when there is one) and summary.md."""
     from sim.reports import run_summary
 
     scenario, facts = result.scenario, result.facts
@@ -228,6 +238,8 @@ def _run_report(result: Result, folder: Path, plots: bool) -> None:
             folder / "plots",
             runway_threshold=scenario.kill_line.runway_months,
             startup_targets=startup_targets(),
+            painter=painter,
+            tables_folder=folder,
         )
     worded = {
         "scenario": f"`{scenario.name}`",

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from sim.model import AIMarket
 
 
+_MAX_EXPONENT = 700.0
+
+
 def raise_funds(model: AIMarket) -> None:
     """Parents pay tranches and top-ups; venture firms try to raise a round."""
     funding = model.params.funding
@@ -37,11 +40,12 @@ def raise_funds(model: AIMarket) -> None:
         burn = firm.burn
         if burn <= 0 or firm.cash_runway >= funding.seek_below_runway_months:
             continue
-        odds = (
-            funding.round_prob
-            * model.sentiment
-            * math.exp(funding.momentum_weight * firm.user_growth(funding.momentum_months))
+        # past this the odds are certain anyway; a firm grown from a handful of users
+        # would overflow the exponential
+        momentum = min(
+            funding.momentum_weight * firm.user_growth(funding.momentum_months), _MAX_EXPONENT
         )
+        odds = funding.round_prob * model.sentiment * math.exp(momentum)
         if model.rng.random() < min(1.0, odds):
             amount = funding.round_runway_months * burn
             firm.receive(amount, "round")

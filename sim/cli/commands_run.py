@@ -16,12 +16,24 @@ from sim.schema import ScenarioError
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim import api
-    from sim.reports import format_outcomes
+    import contextlib
+    import os
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))
-    result = api.run(scenario)
-    folder = api.save(result, args.out, plots=not args.no_plots, csv=args.csv)
+    plots = not args.no_plots
+    # With a second core, a spawned painter imports the plotting stack while the model
+    # runs here, then draws half of the plots.
+    with contextlib.ExitStack() as stack:
+        painter = None
+        if plots and (os.cpu_count() or 1) > 1:
+            from sim.plots.painter import Painter
+
+            painter = stack.enter_context(Painter())
+        from sim import api
+        from sim.reports import format_outcomes
+
+        result = api.run(scenario)
+        folder = api.save(result, args.out, plots=plots, csv=args.csv, painter=painter)
     print(
         f"{scenario.title}  ({scenario.name}, seed {result.seed}, {result.users:,} users, "
         f"{scenario.run.months} months, {result.wall_seconds:.2f} s)"

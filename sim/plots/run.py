@@ -12,9 +12,10 @@ save_run_plots      all of the above as PNGs in a folder
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,9 @@ RUN_PLOTS = (
     "concentration",
     "startups",
 )
+
+if TYPE_CHECKING:
+    from sim.plots.painter import Painter
 
 
 def _until_exit(firms: pd.DataFrame, columns: list[str], exit_month: pd.Series) -> pd.DataFrame:
@@ -331,7 +335,7 @@ def run_plot(
     startup_targets: Mapping[str, Any] | None = None,
 ) -> Figure:
     """One run plot by name (see ``RUN_PLOTS``), drawn from the run's tables."""
-    makers = _makers(tables, runway_threshold, startup_targets, every=True)
+    makers = plot_makers(tables, runway_threshold, startup_targets, every=True)
     if name not in makers:
         raise KeyError(f"unknown plot {name!r}; choose from {', '.join(RUN_PLOTS)}")
     return makers[name]()
@@ -343,6 +347,8 @@ def save_run_plots(
     *,
     runway_threshold: float | None = None,
     startup_targets: Mapping[str, Any] | None = None,
+    painter: Painter | None = None,
+    tables_folder: Path | None = None,
 ) -> list[Path]:
     """Draw every run plot and write it as a PNG into ``folder``.
 
@@ -357,14 +363,31 @@ def save_run_plots(
         folder: where to write; created if missing.
         runway_threshold: the kill line's runway threshold in months, for capital_runway.
         startup_targets: observed startup counts for the startups plot (see ``startups``).
+        painter: a second process (sim/plots/painter.py) that draws every other plot, read
+            from the Parquet tables in ``tables_folder``.
+        tables_folder: where ``tables`` are written, for the painter.
 
     Returns:
         The paths written, in the order above.
     """
-    return save_figures(_makers(tables, runway_threshold, startup_targets), folder)
+    makers = plot_makers(tables, runway_threshold, startup_targets)
+    if painter is None or tables_folder is None:
+        return save_figures(makers, folder)
+    names = list(makers)
+    away = names[1::2]
+    drawn = painter.paint(tables_folder, folder, away, runway_threshold, startup_targets)
+    try:
+        here = save_figures({name: makers[name] for name in names if name not in away}, folder)
+    except BaseException:
+        # the painter finishes before the caller removes the folder it is drawing into
+        with contextlib.suppress(Exception):
+            drawn.result()
+        raise
+    paths = {path.stem: path for path in [*here, *drawn.result()]}
+    return [paths[name] for name in names]
 
 
-def _makers(
+def plot_makers(
     tables: Mapping[str, pd.DataFrame],
     runway_threshold: float | None,
     startup_targets: Mapping[str, Any] | None,
