@@ -50,51 +50,17 @@ agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
+from sim.social import CHUNK, bernoulli_positions, bit_counts, smallest_unsigned, social_graph
+from sim.view import MarketView
 
 NONE = -1
-# Users whose utilities are worked on at once: bounds the temporaries to a few MB.
-_CHUNK = 1 << 16
-_FIT_ROUNDS = 300
-_FIT_TOLERANCE = 1e-6
-
-
-@dataclass
-class MarketView:
-    """What users see of the firms this month: one entry per firm, in roster order."""
-
-    quality: np.ndarray
-    supply: np.ndarray
-    social: np.ndarray
-    attention: np.ndarray  # marketing stock (log units)
-    buzz: np.ndarray  # news stock
-    cash_bn: np.ndarray  # cash campaigns paid out this month
-    fit: np.ndarray  # (firms, segments)
-    home_mask: np.ndarray  # uint64 bitmask of home apps
-    choosable: np.ndarray  # bool: open to users
-    stickiness: np.ndarray  # multiplier of the review rate for the firm's main users
-    flight: np.ndarray  # review rate forced on the firm's users (collapse)
-    trial_review_rate: np.ndarray  # review rate of the firm's trial (campaign) users
-    forgetting: np.ndarray  # forgetting rate of firms that enter in the run (0: fitted)
-
-
-@dataclass
-class Month0Fit:
-    """What the month-0 fit found and how close it came."""
-
-    forgetting: np.ndarray
-    awareness: np.ndarray  # (firms, segments)
-    outside: float
-    secondary: float
-    mau_target: np.ndarray
-    mau: np.ndarray  # simulated MAU at month 0 (millions)
-    active_share: float
-    mau_per_adopter: float
+# Choosers whose friends are read at once: their unpacked ties stay in cache.
+_FRIENDS_BLOCK = 1 << 13
 
 
 class UserPopulation:
@@ -126,7 +92,7 @@ class UserPopulation:
         self.need = np.array([market.supply_need[s] for s in SEGMENTS])
         app_ids = list(scenario.apps)
         self.app_bit = {app: np.uint64(1) << np.uint64(i) for i, app in enumerate(app_ids)}
-        self.apps = np.zeros(n_users, dtype=_smallest_unsigned(len(app_ids)))
+        self.apps = np.zeros(n_users, dtype=smallest_unsigned(len(app_ids)))
         draw = np.empty(n_users, dtype=np.float32)
         for bit, app in enumerate(scenario.apps.values()):
             rng.random(out=draw, dtype=np.float32)
@@ -136,6 +102,12 @@ class UserPopulation:
         inertia = np.exp(-self.choice.b_switch * market.switching_cost_mean * switch_cost)
         self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
         self.inertia_max = float(self.inertia.max(initial=0.0))
+        # users alike in segment and home apps share one column of the month's utility
+        key = self.segment.astype(np.int64) << 32 | self.apps.astype(np.int64)
+        kinds, self.kind = np.unique(key, return_inverse=True)
+        self.kind = self.kind.astype(np.int32)
+        self.kind_segment = (kinds >> 32).astype(np.intp)
+        self.kind_apps = (kinds & 0xFFFFFFFF).astype(self.apps.dtype)
         self.neighbors = social_graph(
             n_users, social.degree, social.community_size, social.within_community, rng
         )
@@ -204,17 +176,17 @@ class UserPopulation:
         sample = self._sample()
         share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
         mean_friends = np.repeat(target[:, None], len(sample), axis=1).astype(np.float32)
-        utility = self._systematic(sample, view, mean_friends).astype(np.float64)
-        lever = np.zeros(self.n_firms)
-        self.outside, self.secondary = 0.0, 2.0
-        lever = self._fit(sample, utility, view, share_guess, target, lever)
+        utility = self._systematic(sample, view, mean_friends, aware=False).astype(np.float64)
+        state = FitState(lever=np.zeros(self.n_firms), outside=0.0, secondary=2.0)
+        self._fit(sample, utility, view, share_guess, target, state)
         every = np.arange(adopters)
-        for start in range(0, adopters, _CHUNK):
-            chunk = every[start : start + _CHUNK]
+        for start in range(0, adopters, CHUNK):
+            chunk = every[start : start + CHUNK]
             friends = np.repeat(target[:, None], len(chunk), axis=1).astype(np.float32)
             self._place(chunk, self._systematic(chunk, view, friends), view)
-        utility = self._systematic(sample, view, self._friend_shares(sample)).astype(np.float64)
-        self._fit(sample, utility, view, self._usage_shares(), target, lever)
+        friends = self._friend_shares(sample)
+        utility = self._systematic(sample, view, friends, aware=False).astype(np.float64)
+        self._fit(sample, utility, view, self._usage_shares(), target, state)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
             forgetting=self.forgetting.copy(),
@@ -239,46 +211,23 @@ class UserPopulation:
         view: MarketView,
         shares: np.ndarray,
         target: np.ndarray,
-        lever: np.ndarray,
-    ) -> np.ndarray:
-        """Fixed-point iteration of the forgetting levers, ``u0`` and ``s0`` (see
-        fit_month0); leaves the fitted awareness as the state."""
-        aw = self.awareness
+        state: FitState,
+    ) -> None:
+        """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py);
+        leaves the fitted awareness as the state."""
         present = (target > 0) & view.choosable
-        segment = self.segment[sample]
         stick = (self._hold[:-1] / self._hold[-1])[:, None]
-        active_target = 1.0 - aw.lapsed_share
-        extra_target = max(target.sum() / active_target - 1.0, 1e-6)
-        inflow = self._inflow(view, shares)
-        for _ in range(_FIT_ROUNDS):
-            self.forgetting = aw.forget * np.exp(-lever)
-            awareness = inflow / (inflow + self.forgetting[:, None])
-            weighted = utility + np.log(np.maximum(awareness[:, segment], 1e-300))
-            weighted[~present] = -np.inf
-            main = np.exp(weighted - self.outside) / stick
-            denominator = main.sum(axis=0) + 1.0
-            p_main = main / denominator
-            p_none = 1.0 / denominator
-            p_second = 1.0 / (1.0 + np.exp(self.secondary - weighted))
-            mau = (p_main + p_second * (1.0 - p_none - p_main)).mean(axis=1)
-            active = 1.0 - p_none.mean()
-            extra = mau.sum() / active - 1.0
-            step = np.zeros(self.n_firms)
-            step[present] = np.log(target[present] / np.maximum(mau[present], 1e-12))
-            lever += step
-            self.outside += np.log(active / active_target) / (1.0 - active_target)
-            self.secondary += 0.5 * np.log(max(extra, 1e-9) / extra_target)
-            if np.abs(step).max() < _FIT_TOLERANCE and abs(active - active_target) < 1e-6:
-                break
-        self.forgetting = aw.forget * np.exp(-lever)
-        self.awareness_state = inflow / (inflow + self.forgetting[:, None])
-        self.awareness_state[~present] = 0.0
-        return lever
+        rate_in = self._inflow(view, shares)
+        self.awareness_state = fit_levers(
+            self.awareness, state, utility, self.segment[sample], rate_in, present, stick, target
+        )
+        self.forgetting = self.awareness.forget * np.exp(-state.lever)
+        self.outside, self.secondary = state.outside, state.secondary
 
     def _place(self, who: np.ndarray, utility: np.ndarray, view: MarketView) -> None:
         """Draw the month of each user in `who` from the stationary law of the fit."""
         stick = (self._hold[:-1] / self._hold[-1]).astype(np.float32)[:, None]
-        self._redraw(who, view, utility, stick)
+        self._apply(who, *self._redraw(who, view, utility, stick), view)
 
     # ------------------------------------------------------------------ monthly
 
@@ -299,10 +248,7 @@ class UserPopulation:
     def update_awareness(self, view: MarketView) -> None:
         """Awareness moves towards what this month's channels sustain (module docstring)."""
         forgetting = np.where(view.forgetting > 0, view.forgetting, self.forgetting)
-        inflow = self._inflow(view, self._usage_shares())
-        rate = inflow + forgetting[:, None]
-        steady = inflow / rate
-        state = steady + (self.awareness_state - steady) * np.exp(-rate)
+        state = advance(self.awareness_state, self._inflow(view, self._usage_shares()), forgetting)
         self.awareness_state = np.where(view.choosable[:, None], state, self.awareness_state)
 
     def new_adopters(self, bass_p: float, bass_q: float, news: float = 0.0) -> np.ndarray:
@@ -333,7 +279,7 @@ class UserPopulation:
         top = min(1.0, max(rates[0].max() * self.inertia_max, rates[1:].max()))
         if top <= 0.0 or self.n_adopters == 0:
             return np.empty(0, dtype=np.int64)
-        candidates = _bernoulli_positions(self.n_adopters, top, self.rng)
+        candidates = bernoulli_positions(self.n_adopters, top, self.rng)
         # "wrap" sends none (-1) to the last column
         current = np.take(self.main, candidates)
         review, trial, flight = np.take(rates, current, axis=1, mode="wrap")
@@ -347,14 +293,12 @@ class UserPopulation:
         secondaries. All choose at once: everyone sees their friends as they were before."""
         if len(who) == 0:
             return
-        chosen = []
-        for start in range(0, len(who), _CHUNK):
-            chunk = who[start : start + _CHUNK]
-            utility = self._systematic(chunk, view, self._friend_shares(chunk))
-            chosen.append(self._redraw(chunk, view, utility, None, apply=False))
-        for chunk, (main, used) in zip(
-            (who[s : s + _CHUNK] for s in range(0, len(who), _CHUNK)), chosen, strict=True
-        ):
+        chunks = [who[start : start + CHUNK] for start in range(0, len(who), CHUNK)]
+        chosen = [
+            self._redraw(chunk, view, self._systematic(chunk, view, self._friend_shares(chunk)))
+            for chunk in chunks
+        ]
+        for chunk, (main, used) in zip(chunks, chosen, strict=True):
             self._apply(chunk, main, used, view)
 
     def transfer(self, source: int, target: int, fraction: float) -> None:
@@ -437,37 +381,50 @@ class UserPopulation:
 
     def _inflow(self, view: MarketView, shares: np.ndarray) -> np.ndarray:
         """Monthly rate at which each segment's people come to know each firm."""
-        aw = self.awareness
-        per_firm = (
-            aw.background_exposure
-            + aw.reach_exposure * self._reach_shares(view)
-            + aw.marketing_exposure * view.attention
-            + aw.news_exposure * view.buzz
-            + aw.campaign_exposure_per_bn * view.cash_bn
+        return inflow(
+            self.awareness,
+            self._reach_shares(view),
+            view.attention,
+            view.buzz,
+            view.cash_bn,
+            shares,
         )
-        return per_firm[:, None] + aw.word_of_mouth * shares
 
     def _friend_shares(self, who: np.ndarray) -> np.ndarray:
-        """Share of each user's friends who used each firm this month, firms x users."""
-        ties = self.used[self.neighbors[who]]  # (users, degree)
-        shares = np.empty((self.n_firms, len(who)), dtype=np.float32)
-        inverse = np.float32(1.0 / self.neighbors.shape[1])
-        for firm in range(self.n_firms):
-            shares[firm] = np.count_nonzero(ties & self.bits[firm], axis=1) * inverse
+        """Share of each user's friends who used each firm this month, firms x users: the
+        ties' uint32 masks unpacked to bits and summed over the ties, a block at a time."""
+        degree = self.neighbors.shape[1]
+        counts = np.empty((len(who), 32), dtype=np.uint8)
+        for start in range(0, len(who), _FRIENDS_BLOCK):
+            block = who[start : start + _FRIENDS_BLOCK]
+            ties = self.used[self.neighbors[block]].view(np.uint8)  # (users, degree * 4)
+            bits = np.unpackbits(ties, axis=1, bitorder="little")
+            # one bit per byte: eight firms summed at once in each 64-bit word (<= degree)
+            words = bits.view(np.uint64).reshape(len(block), degree, 4)
+            out = counts[start : start + len(block)].view(np.uint64)
+            np.add.reduce(words, axis=1, out=out)
+        shares = counts[:, : self.n_firms].T.astype(np.float32)
+        shares *= np.float32(1.0 / degree)
         return shares
 
-    def _systematic(self, who: np.ndarray, view: MarketView, friends: np.ndarray) -> np.ndarray:
-        """Utility without noise or awareness, firms x users in `who` (float32)."""
+    def _systematic(
+        self, who: np.ndarray, view: MarketView, friends: np.ndarray, *, aware: bool = True
+    ) -> np.ndarray:
+        """Utility plus log awareness (without it if not `aware`), without noise, firms x
+        users in `who` (float32); firms closed to users at minus infinity."""
         p = self.choice
         per_firm = p.b_quality * view.quality + p.b_marketing * view.attention
-        by_segment = (
-            per_firm[:, None]
-            + p.b_supply * view.supply[:, None] * self.need[None, :]
-            + p.b_match * view.fit
-        ).astype(np.float32)
-        utility = by_segment[:, self.segment[who]]
-        reach = (view.home_mask.astype(self.apps.dtype)[:, None] & self.apps[who][None, :]) != 0
-        utility += reach * np.float32(p.b_reach)
+        with np.errstate(divide="ignore"):
+            by_segment = (
+                per_firm[:, None]
+                + p.b_supply * view.supply[:, None] * self.need[None, :]
+                + p.b_match * view.fit
+                + (np.log(self.awareness_state) if aware else 0.0)
+            )
+        by_segment[~view.choosable] = -np.inf
+        reach = (view.home_mask.astype(self.apps.dtype)[:, None] & self.kind_apps[None, :]) != 0
+        by_kind = (by_segment[:, self.kind_segment] + p.b_reach * reach).astype(np.float32)
+        utility = np.take(by_kind, self.kind[who], axis=1)
         utility += (p.b_social * view.social).astype(np.float32)[:, None] * friends
         return utility
 
@@ -475,32 +432,31 @@ class UserPopulation:
         self,
         who: np.ndarray,
         view: MarketView,
-        utility: np.ndarray,
-        stick: np.ndarray | None,
-        *,
-        apply: bool = True,
+        weighted: np.ndarray,
+        stick: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw a main assistant (or none) and secondaries for each user in `who`; with
+        """Draw a main assistant (or none) and secondaries for each user in `who` from
+        their utilities plus log awareness (`weighted`, firms x users; overwritten); with
         `stick`, from the stationary law (choice weights over review rates)."""
-        awareness = self.awareness_state[:, self.segment[who]].astype(np.float32)
-        with np.errstate(divide="ignore"):
-            weighted = utility + np.log(awareness)
-        weighted[~view.choosable] = -np.inf
-        weights = np.exp(weighted - np.float32(self.outside))
+        weighted -= np.float32(self.outside)
+        weights = np.exp(weighted, out=weighted)
+        # the secondary odds e^(V + ln a - s0) are the main weights times e^(u0 - s0)
+        draws = self.rng.random(weights.shape, dtype=np.float32)
+        odds = weights * np.float32(np.exp(self.outside - self.secondary))
+        second = draws * (odds + np.float32(1.0)) < odds  # probability odds / (1 + odds)
+        packed = np.packbits(second, axis=0, bitorder="little")
+        masks = np.zeros((len(who), 4), dtype=np.uint8)
+        masks[:, : len(packed)] = packed.T
+        used = masks.view(np.uint32).ravel()
         if stick is not None:
             weights /= stick
-        cumulative = np.cumsum(weights, axis=0)
+        cumulative = np.cumsum(weights, axis=0, out=weights)
         total = cumulative[-1] + np.float32(1.0)  # the outside option
         threshold = (1.0 - self.rng.random(len(who), dtype=np.float32)) * total
         main = np.add.reduce(cumulative < threshold, axis=0, dtype=np.int8)
         main[main >= self.n_firms] = NONE
-        draws = self.rng.random(weighted.shape, dtype=np.float32)
-        second = draws * (1.0 + np.exp(np.float32(self.secondary) - weighted)) < 1.0
-        used = np.bitwise_or.reduce(np.where(second, self.bits[:, None], np.uint32(0)), axis=0)
         on = main >= 0
         used = np.where(on, used | self.bits[np.maximum(main, 0)], np.uint32(0))
-        if apply:
-            self._apply(who, main, used, view)
         return main, used
 
     def _apply(
@@ -515,10 +471,7 @@ class UserPopulation:
             # keeps a use makes it the user's own
             campaign = np.bitwise_or.reduce(self.bits[view.cash_bn > 0], initial=np.uint32(0))
             self.paid[who] = used & ~old_used & np.uint32(campaign)
-        shifts = np.arange(self.n_firms, dtype=np.uint32)
-        gained = ((used[:, None] >> shifts) & 1).sum(axis=0, dtype=np.int64)
-        lost = ((old_used[:, None] >> shifts) & 1).sum(axis=0, dtype=np.int64)
-        self._mau += gained - lost
+        self._mau += bit_counts(used, self.n_firms) - bit_counts(old_used, self.n_firms)
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
         moved = old_main != main
         if moved.any():
@@ -538,72 +491,3 @@ class UserPopulation:
 
     def _empty_migration(self) -> np.ndarray:
         return np.zeros((self.n_firms + 1, self.n_firms + 1), dtype=np.int64)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(np.log(p / (1.0 - p)))
-
-
-def social_graph(
-    n: int, degree: int, community_size: int, within: float, rng: np.random.Generator
-) -> np.ndarray:
-    """A sparse directed friendship graph with community structure, as an (n, degree)
-    array of friend indices: each tie falls inside the user's community with probability
-    `within`, else anywhere.
-
-    Communities are consecutive blocks of a random ordering of the users. Ties are drawn
-    community by community, so that looking up fellow members stays within a small stretch
-    of memory, and each tie costs one 64-bit random number: 16 bits decide inside or not,
-    48 bits pick the friend."""
-    member_at = np.arange(n, dtype=np.int32)
-    rng.shuffle(member_at)
-    inside_below = np.uint64(round(within * (1 << 16)))
-    neighbors = np.empty((n, degree), dtype=np.int32)
-    # One element per user holding their whole row of ties: rows are written in one go.
-    rows = neighbors.view(np.dtype((np.void, neighbors.itemsize * degree))).reshape(n)
-    for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        bits = rng.bit_generator.random_raw((stop - start, degree))
-        inside = (bits & np.uint64(0xFFFF)) < inside_below
-        uniform = (bits >> np.uint64(16)).astype(np.float64) * 2.0**-48
-        block = np.arange(start, stop, dtype=np.int32)[:, None] // community_size * community_size
-        size = np.minimum(community_size, n - block)
-        local = np.take(member_at, block + (uniform * size).astype(np.int32))
-        anywhere = (uniform * n).astype(np.int32)
-        ties = np.where(inside, local, anywhere)
-        rows[member_at[start:stop]] = ties.view(rows.dtype).reshape(-1)
-    return neighbors
-
-
-def _bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Indices in ``[0, length)`` each present independently with probability `p`: the
-    successes of a Bernoulli process, found by geometric skips (work ~ length * p)."""
-    if length == 0 or p <= 0.0:
-        return np.empty(0, dtype=np.int64)
-    if p >= 1.0:
-        return np.arange(length)
-    expected = length * p
-    if expected < 16:
-        # A handful: count them and place them (skips would overflow as p -> 0).
-        count = rng.binomial(length, p)
-        return np.sort(rng.choice(length, size=count, replace=False))
-    positions = np.cumsum(_geometric(p, int(expected + 6 * expected**0.5 + 16), rng)) - 1
-    while positions[-1] < length - 1:
-        more = np.cumsum(_geometric(p, int(expected * 0.1) + 16, rng)) + positions[-1]
-        positions = np.concatenate([positions, more])
-    return positions[: np.searchsorted(positions, length)]
-
-
-def _geometric(p: float, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Trials up to and including the first success, success probability `p` (0 < p < 1),
-    by inversion: quicker than ``rng.geometric`` for the sizes met here."""
-    return (np.log(1.0 - rng.random(size)) * (1.0 / np.log1p(-p))).astype(np.int64) + 1
-
-
-def _smallest_unsigned(bits: int) -> type[np.unsignedinteger]:
-    """The narrowest unsigned integer type holding a bitmask of `bits` bits."""
-    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
-        if bits <= np.iinfo(dtype).bits:
-            return dtype
-    raise ValueError(f"at most 64 home apps, got {bits}")

@@ -16,6 +16,8 @@ from sim.scenario import load_scenario
 
 USERS = 20000
 SEEDS = (1, 2, 3)
+# the steady state is read off a mean over seeds: six keep its noise well inside the bounds
+STEADY_SEEDS = range(1, 7)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_month0_is_steady_when_nothing_happens(scenario):
     firm_ids = scenario.firm_ids
     for bass_p, tolerance in ((None, 0.15), (0.0, 0.08)):
         ratios = []
-        for seed in SEEDS:
+        for seed in STEADY_SEEDS:
             _, path = _held_market(scenario, seed, 36, bass_p=bass_p)
             share0, share36 = path[0] / path[0].sum(), path[-1] / path[-1].sum()
             ratios.append(share36 / share0)

@@ -1,0 +1,115 @@
+"""Awareness: per firm and segment, the share of people who know an assistant well enough
+to consider it, the channels that feed it and the month-0 fit that sets it.
+
+    a_js <- a*_js + (a_js - a*_js) * exp(-(I_js + delta_j)),   a*_js = I_js / (I_js + delta_j)
+    I_js = e0 + rho_reach*reach_j + rho_wom*share_js + rho_m*attention_j
+           + rho_news*buzz_j + rho_cash*cash_j
+
+Month 0 fits each firm's forgetting rate ``delta_j`` (how memorable it is), the outside
+option ``u0`` and the secondary threshold ``s0`` so that the stationary state of the
+month's flows gives the roster's MAU, the share of adopters using no assistant and the MAU
+per adopter (docs/model.md, 7.4). The population (``sim/users.py``) holds the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.schema import Awareness
+
+_FIT_ROUNDS = 300
+_FIT_TOLERANCE = 1e-6
+
+
+@dataclass
+class Month0Fit:
+    """What the month-0 fit found and how close it came."""
+
+    forgetting: np.ndarray
+    awareness: np.ndarray  # (firms, segments)
+    outside: float
+    secondary: float
+    mau_target: np.ndarray
+    mau: np.ndarray  # simulated MAU at month 0 (millions)
+    active_share: float
+    mau_per_adopter: float
+
+
+@dataclass
+class FitState:
+    """The quantities the fit moves: forgetting levers, ``u0`` and ``s0``."""
+
+    lever: np.ndarray
+    outside: float
+    secondary: float
+
+
+def inflow(
+    aw: Awareness,
+    reach: np.ndarray,
+    attention: np.ndarray,
+    buzz: np.ndarray,
+    cash_bn: np.ndarray,
+    shares: np.ndarray,
+) -> np.ndarray:
+    """Monthly rate at which each segment's people come to know each firm (firms x
+    segments): `reach` per firm, `shares` the firms' main users over each segment."""
+    per_firm = (
+        aw.background_exposure
+        + aw.reach_exposure * reach
+        + aw.marketing_exposure * attention
+        + aw.news_exposure * buzz
+        + aw.campaign_exposure_per_bn * cash_bn
+    )
+    return per_firm[:, None] + aw.word_of_mouth * shares
+
+
+def advance(state: np.ndarray, rate_in: np.ndarray, forgetting: np.ndarray) -> np.ndarray:
+    """One month of awareness: towards what the inflow sustains, at rate inflow + forgetting."""
+    rate = rate_in + forgetting[:, None]
+    steady = rate_in / rate
+    return steady + (state - steady) * np.exp(-rate)
+
+
+def fit_levers(
+    aw: Awareness,
+    state: FitState,
+    utility: np.ndarray,
+    segment: np.ndarray,
+    rate_in: np.ndarray,
+    present: np.ndarray,
+    stick: np.ndarray,
+    target: np.ndarray,
+) -> np.ndarray:
+    """Fixed-point iteration of the forgetting levers, ``u0`` and ``s0`` on a sample
+    (utility firms x sample, `segment` the sample's segments); moves `state` and returns
+    the awareness it sustains (firms x segments, 0 for firms not present)."""
+    active_target = 1.0 - aw.lapsed_share
+    extra_target = max(target.sum() / active_target - 1.0, 1e-6)
+    lever = state.lever
+    for _ in range(_FIT_ROUNDS):
+        forgetting = aw.forget * np.exp(-lever)
+        awareness = rate_in / (rate_in + forgetting[:, None])
+        weighted = utility + np.log(np.maximum(awareness[:, segment], 1e-300))
+        weighted[~present] = -np.inf
+        main = np.exp(weighted - state.outside) / stick
+        denominator = main.sum(axis=0) + 1.0
+        p_main = main / denominator
+        p_none = 1.0 / denominator
+        p_second = 1.0 / (1.0 + np.exp(state.secondary - weighted))
+        mau = (p_main + p_second * (1.0 - p_none - p_main)).mean(axis=1)
+        active = 1.0 - p_none.mean()
+        extra = mau.sum() / active - 1.0
+        step = np.zeros(len(lever))
+        step[present] = np.log(target[present] / np.maximum(mau[present], 1e-12))
+        lever += step
+        state.outside += np.log(active / active_target) / (1.0 - active_target)
+        state.secondary += 0.5 * np.log(max(extra, 1e-9) / extra_target)
+        if np.abs(step).max() < _FIT_TOLERANCE and abs(active - active_target) < 1e-6:
+            break
+    forgetting = aw.forget * np.exp(-lever)
+    sustained = rate_in / (rate_in + forgetting[:, None])
+    sustained[~present] = 0.0
+    return sustained
