@@ -126,7 +126,7 @@ def outcome_table(firms: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             "share_start": first["share"],
             "share_end": fate["share_end"],
             "capital_end_bn": fate["capital_end_bn"],
-            "status": fate["status"],
+            "status": fate["status_end"],
             "crossed_kill_line": fate["crossed_date"],
             "exit": fate["exit_date"],
             "acquirer": fate["acquirer"],

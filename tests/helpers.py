@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
 from sim.scenario import Scenario, load_scenario
+from sim.schema import EXITED, IN_MARKET
 
 SMALL = {"run.users": 3000, "run.months": 12, "run.startups": 2000}
 

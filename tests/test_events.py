@@ -423,3 +423,14 @@ def test_parameter_shift_acts_from_its_month(status_quo):
     assert_frame_equal(a[early], b[early])
     assert (b.loc[~early, "legacy_revenue_bn"].groupby(b["firm"]).max() > 0).any()
     assert (a.loc[~early, "legacy_revenue_bn"] == 0).all()
+
+
+def test_an_integer_parameter_shifts_as_an_integer(status_quo):
+    event = {
+        "kind": "parameter_shift",
+        "month": when(status_quo),
+        "set": {"funding.momentum_months": 2},
+    }
+    with_event, _ = paired(status_quo, [event], 1)
+    shifted = with_event.params.funding.momentum_months
+    assert shifted == 2 and isinstance(shifted, int)

@@ -11,8 +11,8 @@ from helpers import KIMI_FORCED, assert_statuses_move_forward, simulate, small
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.firms import EXITED
 from sim.kill_line import distance_to_kill_line, runway
+from sim.schema import EXITED
 
 # ------------------------------------------------------------------ runway
 
