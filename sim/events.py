@@ -21,6 +21,7 @@ from sim.schema import (
     FundingClimate,
     FundingRound,
     InvestmentProgramme,
+    IpoWindow,
     MarketingCampaign,
     ParameterShift,
     PriceCut,
@@ -96,7 +97,11 @@ class EventSchedule:
                 if firm.in_market and not firm.collapsing:
                     firm.receive(event.amount_bn, "round")
                     model.log_event(
-                        event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True
+                        event.kind,
+                        event.firm,
+                        f"{event.amount_bn:.2f} bn",
+                        event.amount_bn,
+                        forced=True,
                     )
             case FundingClimate():
                 model.shift_parameters({"funding.sentiment": event.sentiment})
@@ -109,7 +114,11 @@ class EventSchedule:
             case AcquisitionOffer():
                 acquirer, target = model.firm(event.acquirer), model.firm(event.target)
                 if acquirer.in_market and target.in_market:
-                    funding.takeover(model, acquirer, target)
+                    price = funding.standalone_value(target)
+                    funding.takeover(model, acquirer, target, price=price)
+            case IpoWindow():
+                model.ipo_window_until = model.month + event.months
+                model.log_event(event.kind, "", f"{event.months} months", forced=True)
             case ParameterShift():
                 model.shift_parameters(event.set)
                 detail = ", ".join(f"{k}={v:g}" for k, v in event.set.items())

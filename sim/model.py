@@ -96,8 +96,12 @@ class AIMarket(mesa.Model):
         self._startup_tokens_at_start = self.startups.token_spend_bn
         self.schedule_of_events = EventSchedule(self)
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
+        self.ipo_window_until = 0
 
         self.set_budgets()
+        open_best = self.open_best
+        for firm in self.firm_list:
+            firm.calibrate_capabilities(open_best)
         market = params.market
         self.users.place_initial_users(
             self.market_view(), market.reconsider_rate, market.bass_p, market.bass_q
@@ -105,8 +109,12 @@ class AIMarket(mesa.Model):
         self._api_channel = self._fit_api_channels()
         self.settle_accounts(book=False)
         for firm in self.firm_list:
+            firm.reviewed_loss = firm.burn
             firm.measure_kill_line()
         self.count_users()
+        for firm in self.firm_list:
+            firm.presence_start = max(firm.share, firm.api_share)
+        funding.value_firms(self)
         self.collect()
         # All of the above builds month 0: it counts as set-up, and the stages count months.
         self.stage_seconds = defaultdict(float, {"set-up": time.perf_counter() - began})
@@ -149,8 +157,9 @@ class AIMarket(mesa.Model):
     @stage("capabilities")
     def update_capabilities(self) -> None:
         """Quality, breakthroughs, cost efficiency and supply move with the spend."""
+        open_best = self.open_best
         for firm in self.firms_in_market():
-            firm.update_capabilities()
+            firm.update_capabilities(open_best)
 
     @stage("users")
     def move_users(self) -> None:
@@ -234,9 +243,18 @@ class AIMarket(mesa.Model):
         """Firms still competing (active or collapsing), in roster order."""
         return [firm for firm in self.firm_list if firm.in_market]
 
-    def remove_from_market(self, firm: Firm, status: str, acquirer: str = "") -> None:
-        """A firm leaves the market for good; its remaining users choose again now."""
-        firm.leave_market(status, acquirer)
+    def remove_from_market(
+        self,
+        firm: Firm,
+        status: str,
+        acquirer: str = "",
+        *,
+        price: float = math.nan,
+        deal: str = "",
+    ) -> None:
+        """A firm leaves the market for good; its remaining users choose again now. A sale
+        records its `price` (bn) and kind of `deal`."""
+        firm.leave_market(status, acquirer, price=price, deal=deal)
         self.users.evacuate(firm.index, self.market_view())
 
     def shift_parameters(self, updates: dict[str, float]) -> None:
@@ -249,9 +267,19 @@ class AIMarket(mesa.Model):
             params = params.model_copy(update={section: block})
         self.params = params
 
-    def log_event(self, kind: str, firm: str, detail: str = "", *, forced: bool = False) -> None:
-        """Write an event (scheduled or arising in the model) to the events table."""
-        self.recorder.event(self, kind, firm, detail, "scenario" if forced else "model")
+    def log_event(
+        self,
+        kind: str,
+        firm: str,
+        detail: str = "",
+        amount_bn: float = math.nan,
+        *,
+        forced: bool = False,
+    ) -> None:
+        """Write an event (scheduled or arising in the model) to the events table;
+        `amount_bn` is the money it moves (a round's size, a deal's price)."""
+        origin = "scenario" if forced else "model"
+        self.recorder.event(self, kind, firm, detail, origin, amount_bn)
 
     # ------------------------------------------------------------------ derived
 
@@ -259,6 +287,16 @@ class AIMarket(mesa.Model):
     def date(self) -> str:
         """Calendar month of the current state ("YYYY-MM")."""
         return month_label(self.month, self.params.run.start)
+
+    @property
+    def open_best(self) -> float:
+        """The best open-weight model in the market (quality; 0 if none)."""
+        return max((f.quality for f in self.firms_in_market() if f.open_weights), default=0.0)
+
+    @property
+    def ipo_window_open(self) -> bool:
+        """Whether an `ipo_window` event has opened a window that lasts this month."""
+        return self.month < self.ipo_window_until
 
     @property
     def best_quality(self) -> float:

@@ -122,21 +122,23 @@ class Choice(Strict):
 
 
 class Capabilities(Strict):
-    """Quality, breakthroughs, cost efficiency and supply."""
+    """Quality against the world frontier, breakthroughs, cost efficiency and supply
+    (sim/capabilities.py)."""
 
-    frontier_growth: Fraction
-    rd_productivity: NonNegative
     rd_scale_bn: Positive
+    rd_ref_bn: Positive
+    quality_adjust: Fraction
     spillover: Fraction
     breakthrough_rate: Fraction
-    breakthrough_rd_ref_bn: Positive
-    breakthrough_rd_elasticity: NonNegative
+    breakthrough_talent_elasticity: NonNegative
+    breakthrough_efficiency_elasticity: NonNegative
     breakthrough_size: NonNegative
     industry_cost_decline: Fraction
     efficiency_gain: NonNegative
     efficiency_scale_bn: Positive
-    efficiency_catchup: Fraction
+    efficiency_adjust: Fraction
     supply_scale_bn: Positive
+    supply_decay: Fraction
     talent_flight: Fraction
 
 
@@ -158,26 +160,47 @@ class Economics(Strict):
 
 
 class Funding(Strict):
-    """Venture rounds and parents' support."""
+    """Venture rounds and IPOs priced by valuation (sim/valuation.py)."""
 
     seek_below_runway_months: NonNegative
-    round_prob: Fraction
+    round_runway_months: NonNegative
+    round_close: Fraction
+    max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
+    revenue_multiple: NonNegative
+    team_value_bn: NonNegative
+    team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
     momentum_weight: NonNegative
     momentum_months: Annotated[int, Field(ge=1)]
-    round_runway_months: NonNegative
+    momentum_cap: NonNegative
+    user_momentum_weight: Fraction
+    peer_weight: NonNegative
     sentiment: NonNegative
+    state_fund_min_quality: NonNegative
+    state_fund_close: Fraction
+    ipo_min_valuation_bn: NonNegative
+    ipo_float: Fraction
+
+
+class Parents(Strict):
+    """How parents weigh their AI units' losses (sim/parents.py)."""
+
+    profit_share: Fraction
+    cash_draw: Fraction
+    review_months: Annotated[int, Field(ge=1)]
+    support_horizon_months: NonNegative
 
 
 class Acquisition(Strict):
-    """Giants buying distressed firms for their users and talent."""
+    """Giants buying distressed firms at a price, for their users, team and vertical."""
 
     acquirers: list[FirmId]
     value_per_user_rmb: NonNegative
     talent_value_bn: NonNegative
+    vertical_value_bn: NonNegative
     carry_months: NonNegative
-    prob: Fraction
     distress_distance: float
     user_transfer: Fraction
+    review_share: Fraction
 
 
 class KillLine(Strict):
@@ -224,6 +247,17 @@ class App(Strict):
     source: str
 
 
+class Parent(Strict):
+    """A group that funds an AI unit: its published accounts and its stake in AI."""
+
+    name: str
+    revenue_bn_year: NonNegative
+    profit_bn_year: float
+    cash_bn: NonNegative
+    stake: Fraction
+    sources: dict[str, str] = Field(default_factory=dict)
+
+
 class RosterEntry(Strict):
     """A firm's state at the start of the simulation; see seeds/firms.toml."""
 
@@ -236,7 +270,6 @@ class RosterEntry(Strict):
     capital_bn: NonNegative
     spend_bn_month: NonNegative
     spend_split: dict[str, Fraction]
-    patience_bn: NonNegative
     quality: Annotated[float, Field(ge=0.0, le=2.0)]
     cost_efficiency: Positive
     supply: Fraction
@@ -247,6 +280,9 @@ class RosterEntry(Strict):
     api_share: Fraction
     home_apps: list[str]
     segment_fit: dict[str, Fraction]
+    parent: str = ""
+    open_weights: bool = False
+    listed: bool = False
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -258,6 +294,8 @@ class RosterEntry(Strict):
             raise ValueError(f"spend_split: fractions must sum to 1, they sum to {total:.4f}")
         if (self.tier == "vertical") != bool(self.vertical):
             raise ValueError("vertical: must be set for tier 'vertical' and empty otherwise")
+        if (self.funding_source == "parent") != bool(self.parent):
+            raise ValueError("parent: must name a [parents] entry for parent-funded firms only")
         return self
 
 
@@ -369,6 +407,14 @@ class AcquisitionOffer(EventBase):
     month: YearMonth
 
 
+class IpoWindow(EventBase):
+    """From a month on, for `months` months, firms worth enough can list (sim/valuation.py)."""
+
+    kind: Literal["ipo_window"]
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+
+
 class ParameterShift(EventBase):
     """From a month on, parameters take new values (e.g. the turn to cost efficiency)."""
 
@@ -387,13 +433,22 @@ Event = Annotated[
     | FundingClimate
     | EnterVertical
     | AcquisitionOffer
+    | IpoWindow
     | ParameterShift,
     Field(discriminator="kind"),
 ]
 EVENT_KINDS = {
     cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])
 }
-SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
+SHIFTABLE_SECTIONS = (
+    "market",
+    "choice",
+    "capabilities",
+    "economics",
+    "funding",
+    "parent_support",
+    "kill_line",
+)
 # Parameters read only while the model is built: shifting them mid-run would do nothing.
 SET_UP_ONLY = {
     "market.internet_users_m",
@@ -424,12 +479,24 @@ class ScenarioSchema(Strict):
     capabilities: Capabilities
     economics: Economics
     funding: Funding
+    parent_support: Parents
     acquisition: Acquisition
     kill_line: KillLine
     startups: Startups
     firms: dict[FirmId, RosterEntry]
     apps: dict[str, App]
+    parents: dict[str, Parent] = Field(default_factory=dict)
     events: list[Event]
+
+    @model_validator(mode="after")
+    def _parents(self) -> ScenarioSchema:
+        for firm_id, firm in self.firms.items():
+            if firm.parent and firm.parent not in self.parents:
+                known = ", ".join(sorted(self.parents)) or "none"
+                raise ValueError(
+                    f"firms.{firm_id}.parent: unknown parent {firm.parent!r}; known: {known}"
+                )
+        return self
 
     @property
     def firm_ids(self) -> list[str]:
