@@ -18,11 +18,13 @@ quality is the target at the month-0 spend: with nothing changing, quality does 
 
 A breakthrough arrives with monthly probability
 
-    breakthrough_rate * talent ** talent_elasticity
+    breakthrough_rate * grade * talent ** talent_elasticity
                       * cost_efficiency ** efficiency_elasticity * h(E)
 
-so a lean team with strong researchers can break through (DeepSeek R1, Kimi K2, MiniMax M2
-were independents'), not only the biggest spender.
+with ``grade = min(1, max(0, quality - breakthrough_quality_floor) / (1 - floor))``: a lab
+below the floor fine-tunes others' open weights rather than pushing the frontier. A lean
+team with strong researchers can break through (DeepSeek R1, Kimi K2, MiniMax M2 were
+independents'), not only the biggest spender.
 
 Cost efficiency moves the same way towards ``efficiency_talent * (1 + efficiency_gain *
 ln(1 + spend_efficiency / efficiency_scale_bn))`` by ``efficiency_adjust`` a month, with
@@ -73,11 +75,18 @@ def step_quality(quality: float, target: float, caps: Capabilities) -> float:
 
 
 def breakthrough_odds(
-    talent: float, cost_efficiency: float, effective_rd_bn: float, caps: Capabilities
+    quality: float,
+    talent: float,
+    cost_efficiency: float,
+    effective_rd_bn: float,
+    caps: Capabilities,
 ) -> float:
     """Monthly probability of a breakthrough."""
+    floor = caps.breakthrough_quality_floor
+    grade = min(1.0, max(0.0, quality - floor) / (1.0 - floor))
     odds = (
         caps.breakthrough_rate
+        * grade
         * talent**caps.breakthrough_talent_elasticity
         * cost_efficiency**caps.breakthrough_efficiency_elasticity
         * research_output(effective_rd_bn, caps)

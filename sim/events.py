@@ -90,7 +90,7 @@ class EventSchedule:
             case Breakthrough():
                 model.firm(event.firm).break_through(event.size, forced=True)
             case PriceCut():
-                model.firm(event.firm).api_markup_factor *= event.factor
+                model.firm(event.firm).markup *= event.factor
                 model.log_event(event.kind, event.firm, f"markup x{event.factor:.2f}", forced=True)
             case FundingRound():
                 firm = model.firm(event.firm)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim import capabilities
+from sim import capabilities, pricing
 from sim.schema import SPEND_LINES
 
 if TYPE_CHECKING:
@@ -110,7 +110,12 @@ class Firm(mesa.Agent):
         self.legacy_base = entry.legacy_revenue_bn_month
         self.arpu = entry.arpu_rmb
         self.api_share = entry.api_share
-        self.api_markup_factor = 1.0
+        self.api_share_start = entry.api_share
+        self.markup = model.params.economics.api_markup
+        self.capacity_tn = 0.0
+        self.tokens_history: list[float] = []
+        self.api_tokens_tn = 0.0
+        self.consumer_tokens_tn = 0.0
         self.home_apps = list(entry.home_apps)
         self.segment_fit = dict(entry.segment_fit)
         self.entered_verticals: list[str] = []
@@ -221,6 +226,16 @@ class Firm(mesa.Agent):
         return committed
 
     @property
+    def tokens_tn(self) -> float:
+        """Tokens served this month, API and own assistant (trillions)."""
+        return self.api_tokens_tn + self.consumer_tokens_tn
+
+    @property
+    def api_price(self) -> float:
+        """API price this month (RMB per million tokens)."""
+        return self.model.api_price(self)
+
+    @property
     def effective_rd(self) -> float:
         """R&D spend times cost efficiency this month (bn)."""
         return self.accounts.spend["rd"] * self.cost_efficiency
@@ -287,7 +302,9 @@ class Firm(mesa.Agent):
         self.quality = capabilities.step_quality(self.quality, target, caps)
         if self.collapsing:
             self.quality *= 1.0 - caps.talent_flight
-        odds = capabilities.breakthrough_odds(self.talent, self.cost_efficiency, effective_rd, caps)
+        odds = capabilities.breakthrough_odds(
+            self.quality, self.talent, self.cost_efficiency, effective_rd, caps
+        )
         if not self.collapsing and self.model.rng.random() < odds:
             self.break_through(caps.breakthrough_size, forced=False)
         self.cost_efficiency = capabilities.step_efficiency(
@@ -322,11 +339,12 @@ class Firm(mesa.Agent):
             self.mau_m * econ.commerce_rmb_per_user * self.supply * supply_need / 1000.0
         )
         acc.api_revenue = api_revenue
-        acc.api_cost = api_revenue / (1.0 + econ.api_markup * self.api_markup_factor)
+        acc.api_cost = api_revenue / (1.0 + self.markup)
         acc.legacy_revenue = econ.legacy_margin * self.integration * self.legacy_base
-        acc.inference_cost = (
-            self.mau_m * econ.tokens_per_user_month_m * self.model.unit_cost(self) / 1000.0
-        )
+        tokens_per_user = self.model.tokens_per_user_m
+        acc.inference_cost = self.mau_m * tokens_per_user * self.model.unit_cost(self) / 1000.0
+        self.api_tokens_tn = pricing.api_tokens_tn(api_revenue, self.api_price)
+        self.consumer_tokens_tn = pricing.consumer_tokens_tn(self.mau_m, tokens_per_user)
         self.api_revenue_history.append(api_revenue)
 
     def book(self) -> None:

@@ -113,10 +113,7 @@ def acquire_distressed(model: AIMarket) -> None:
         if best is None:
             continue
         _, buyer, team_only = best
-        if (
-            not team_only
-            and model.user_share(buyer) + model.user_share(target) >= rules.review_share
-        ):
+        if model.user_share(buyer) + model.user_share(target) >= rules.review_share:
             model.log_event(
                 "deal_blocked", target.firm_id, f"merger review: {buyer.firm_id}", price
             )

@@ -25,7 +25,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import funding, kill_line
+from sim import funding, kill_line, pricing
 from sim.calendar import month_label
 from sim.events import EventSchedule
 from sim.firms import Firm
@@ -109,6 +109,8 @@ class AIMarket(mesa.Model):
         self._api_channel = self._fit_api_channels()
         self.settle_accounts(book=False)
         for firm in self.firm_list:
+            firm.capacity_tn = firm.tokens_tn
+            firm.tokens_history.append(firm.tokens_tn)
             firm.reviewed_loss = firm.burn
             firm.measure_kill_line()
         self.count_users()
@@ -129,6 +131,7 @@ class AIMarket(mesa.Model):
         self.update_capabilities()
         self.move_users()
         self.settle_accounts()
+        self.set_prices()
         self.raise_funds()
         self.acquire_distressed()
         self.apply_kill_line()
@@ -185,6 +188,13 @@ class AIMarket(mesa.Model):
             )
             if book:
                 firm.book()
+
+    @stage("accounts")
+    def set_prices(self) -> None:
+        """Every firm decides next month's API markup; serving capacity follows demand."""
+        econ = self.params.economics
+        for firm in self.firms_in_market():
+            pricing.set_price(firm, econ, self.params.funding.momentum_months)
 
     @stage("funding")
     def raise_funds(self) -> None:
@@ -345,6 +355,13 @@ class AIMarket(mesa.Model):
         others = max(0.0, econ.api_market_bn_month - self._startup_tokens_at_start)
         return others * (1.0 + econ.api_market_growth) ** self.month + self.startups.token_spend_bn
 
+    @property
+    def tokens_per_user_m(self) -> float:
+        """Million tokens a month a consumer assistant's monthly user takes this month
+        (grows at ``economics.token_growth``: reasoning, agents, coding)."""
+        econ = self.params.economics
+        return econ.tokens_per_user_month_m * (1.0 + econ.token_growth) ** self.month
+
     def unit_cost(self, firm: Firm) -> float:
         """The firm's cost of serving a million tokens this month (RMB)."""
         econ, caps = self.params.economics, self.params.capabilities
@@ -354,9 +371,9 @@ class AIMarket(mesa.Model):
         return industry / firm.cost_efficiency
 
     def api_price(self, firm: Firm) -> float:
-        """The firm's API price per million tokens (RMB): unit cost plus its markup."""
-        markup = self.params.economics.api_markup * firm.api_markup_factor
-        return self.unit_cost(firm) * (1.0 + markup)
+        """The firm's API price per million tokens (RMB): unit cost plus its markup (its
+        decision, sim/pricing.py)."""
+        return self.unit_cost(firm) * (1.0 + firm.markup)
 
     def _api_appeal(self) -> np.ndarray:
         econ = self.params.economics
@@ -386,9 +403,7 @@ class AIMarket(mesa.Model):
         econ = self.params.economics
         firms = self.firms_in_market()
         shares = np.array([f.api_share for f in firms])
-        relative_price = np.array(
-            [(1 + econ.api_markup * f.api_markup_factor) / f.cost_efficiency for f in firms]
-        )
+        relative_price = np.array([(1 + f.markup) / f.cost_efficiency for f in firms])
         baseline = np.array([(1 + econ.api_markup) / f.cost_efficiency_start for f in firms])
         ratio = (
             float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0

@@ -130,6 +130,7 @@ class Capabilities(Strict):
     quality_adjust: Fraction
     spillover: Fraction
     breakthrough_rate: Fraction
+    breakthrough_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
     breakthrough_talent_elasticity: NonNegative
     breakthrough_efficiency_elasticity: NonNegative
     breakthrough_size: NonNegative
@@ -153,6 +154,12 @@ class Economics(Strict):
     api_markup: NonNegative
     api_b_quality: NonNegative
     api_b_price: NonNegative
+    token_growth: Annotated[float, Field(ge=-0.2, le=0.5)]
+    min_markup: Annotated[float, Field(ge=-0.5, le=5.0)]
+    price_adjust: Fraction
+    capacity_adjust: Fraction
+    scarcity_elasticity: NonNegative
+    volume_elasticity: NonNegative
     legacy_erosion: Fraction
     legacy_margin: Fraction
     austerity_runway_months: NonNegative

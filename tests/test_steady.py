@@ -80,7 +80,9 @@ def _month0_odds(overrides=None):
     model = AIMarket(scenario, rng=1)
     caps = model.params.capabilities
     return {
-        f.firm_id: capabilities.breakthrough_odds(f.talent, f.cost_efficiency, f.effective_rd, caps)
+        f.firm_id: capabilities.breakthrough_odds(
+            f.quality, f.talent, f.cost_efficiency, f.effective_rd, caps
+        )
         for f in model.firm_list
     }
 
