@@ -5,7 +5,8 @@ profit and cash) weighs, every month,
 
     strategic_value = stake * revenue_bn_year / 12 * min(1, presence / presence_0)
     bearable        = profit_share * max(0, profit_bn_year) / 12 + cash_draw * cash_bn
-    loss            = the unit's burn, averaged over the last ``review_months`` months
+    loss            = the unit's burn less the tranches of programmes the parent announced
+                      (those are decided), averaged over the last ``review_months`` months
     presence        = likewise averaged (the larger of user share and API share)
 
 ``stake`` is the share of its revenue the parent will spend to defend its core business
@@ -44,7 +45,8 @@ def review(firm: Firm, parent: Parent, rules: Parents) -> bool:
     """The parent's monthly review of its unit; True while it keeps funding it."""
     if not firm.parent_supports:
         return False
-    firm.loss_history.append(firm.burn)
+    committed = sum(p.tranche(firm.model.month) for p in firm.programmes)
+    firm.loss_history.append(firm.burn - committed)
     firm.presence_history.append(max(firm.share, firm.api_share))
     recent = firm.loss_history[-rules.review_months :]
     loss = sum(recent) / len(recent)
