@@ -218,3 +218,21 @@ def test_every_sale_records_its_price():
     sales = _events(model, "acquired")
     assert not sales.empty
     assert sales["amount_bn"].notna().all()
+
+
+# ------------------------------------------------------------------ one basis for money
+
+
+def test_month0_cash_burn_matches_the_independents_filings():
+    # Zhipu: operating cash flow -1,327M RMB in H1 2025 (I1) -> 0.221 bn a month.
+    # MiniMax: 9-month net loss US$512M at 7.1 (I4) -> 0.404 bn a month (no cash-flow
+    # figure is published; the loss may include non-cash items).
+    model = _month0()
+    assert model.firm("zhipu").burn == pytest.approx(1.327 / 6, rel=0.15)
+    assert model.firm("minimax").burn == pytest.approx(0.512 * 7.1 / 9, rel=0.05)
+
+
+def test_month0_revenue_matches_minimax_filing():
+    # I4: US$53.4M in the first 9 months of 2025 -> 0.042 bn RMB a month, mostly overseas.
+    model = _month0()
+    assert model.firm("minimax").revenue == pytest.approx(0.0534 * 7.1 / 9, rel=0.15)
