@@ -20,6 +20,7 @@ from sim.schema import (
     EnterVertical,
     FundingClimate,
     FundingRound,
+    IntegrationInvestment,
     InvestmentProgramme,
     IpoWindow,
     MarketingCampaign,
@@ -47,13 +48,19 @@ class EventSchedule:
         for event in model.params.events:
             when = getattr(event, "start", None) or event.month
             self.due[month_index(when, start)].append(event)
-            if isinstance(event, InvestmentProgramme | MarketingCampaign):
+            if isinstance(event, InvestmentProgramme | MarketingCampaign | IntegrationInvestment):
                 self._attach(event, month_index(when, start))
 
-    def _attach(self, event: InvestmentProgramme | MarketingCampaign, first_month: int) -> None:
+    def _attach(
+        self,
+        event: InvestmentProgramme | MarketingCampaign | IntegrationInvestment,
+        first_month: int,
+    ) -> None:
         firm = self.model.firm(event.firm)
         if isinstance(event, InvestmentProgramme):
             total, split = event.total_bn * event.unit_share, dict(event.split)
+        elif isinstance(event, IntegrationInvestment):
+            total, split = event.total_bn, {"fixed": 1.0}
         else:
             total, split = event.total_bn, {"marketing": 1.0}
         firm.programmes.append(
@@ -63,6 +70,7 @@ class EventSchedule:
                 total_bn=total,
                 split=split,
                 campaign=isinstance(event, MarketingCampaign),
+                integration=isinstance(event, IntegrationInvestment),
             )
         )
 
@@ -77,6 +85,9 @@ class EventSchedule:
             case InvestmentProgramme():
                 detail = f"{event.total_bn * event.unit_share:.1f} bn over {event.months} months"
                 model.log_event(event.kind, event.firm, detail, forced=True)
+            case IntegrationInvestment():
+                detail = f"{event.total_bn:.2f} bn over {event.months} months"
+                model.log_event(event.kind, event.firm, detail, event.total_bn, forced=True)
             case MarketingCampaign():
                 detail = f"{event.total_bn:.2f} bn over {event.months} month(s)"
                 model.log_event(event.kind, event.firm, detail, forced=True)

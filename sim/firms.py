@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim import capabilities, pricing
+from sim import capabilities, fusion, pricing
 from sim.schema import SPEND_LINES
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class Programme:
     total_bn: float
     split: dict[str, float]
     campaign: bool = False
+    integration: bool = False
 
     def tranche(self, month: int) -> float:
         """The programme's spend in `month` (bn)."""
@@ -136,6 +137,7 @@ class Firm(mesa.Agent):
         self.talent = 0.0
         self.efficiency_talent = 1.0
         self.supply_upkeep = self.base_spend * self.base_split["supply"]
+        self.rivals_users_start = 0.0
         self.valuation_bn = math.nan
         self.api_revenue_history: list[float] = []
         self.breakthroughs = 0
@@ -313,6 +315,9 @@ class Firm(mesa.Agent):
         self.supply = capabilities.step_supply(
             self.supply, spend["supply"], self.supply_upkeep, caps
         )
+        month = self.model.month
+        tranche = sum(p.tranche(month) for p in self.programmes if p.integration)
+        fusion.integrate(self, tranche, caps.integration_scale_bn)
 
     def break_through(self, size: float, *, forced: bool) -> None:
         """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0)."""
@@ -348,10 +353,10 @@ class Firm(mesa.Agent):
         self.api_revenue_history.append(api_revenue)
 
     def book(self) -> None:
-        """Capital moves by revenue - costs; the unfused part of a legacy business erodes."""
-        econ = self.model.params.economics
+        """Capital moves by revenue - costs; rivals' assistants erode the legacy business
+        as far as the fused AI does not defend it (sim/fusion.py)."""
         self.capital += self.accounts.revenue - self.accounts.costs
-        self.legacy_base *= 1.0 - econ.legacy_erosion * (1.0 - self.integration)
+        fusion.erode(self, self.model)
 
     def open_books(self) -> None:
         """A fresh month: no revenue, costs or funding yet."""

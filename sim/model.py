@@ -116,6 +116,7 @@ class AIMarket(mesa.Model):
         self.count_users()
         for firm in self.firm_list:
             firm.presence_start = max(firm.share, firm.api_share)
+            firm.rivals_users_start = self.total_users_m - firm.users_m
         funding.value_firms(self)
         self.collect()
         # All of the above builds month 0: it counts as set-up, and the stages count months.

@@ -140,6 +140,7 @@ class Capabilities(Strict):
     efficiency_adjust: Fraction
     supply_scale_bn: Positive
     supply_decay: Fraction
+    integration_scale_bn: Positive
     talent_flight: Fraction
 
 
@@ -422,6 +423,16 @@ class IpoWindow(EventBase):
     months: Annotated[int, Field(ge=1)]
 
 
+class IntegrationInvestment(EventBase):
+    """A firm invests in fusing its AI with its existing business (paid as fixed cost)."""
+
+    kind: Literal["integration_investment"]
+    firm: FirmId
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+    total_bn: NonNegative
+
+
 class ParameterShift(EventBase):
     """From a month on, parameters take new values (e.g. the turn to cost efficiency)."""
 
@@ -441,6 +452,7 @@ Event = Annotated[
     | EnterVertical
     | AcquisitionOffer
     | IpoWindow
+    | IntegrationInvestment
     | ParameterShift,
     Field(discriminator="kind"),
 ]
