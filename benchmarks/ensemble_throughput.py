@@ -19,25 +19,28 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.ensemble import ReplicateStore, _replicate_task, prepare_scenario
-from sim.executors import ProcessExecutor, default_workers
+from sim.experiments import ensemble
+from sim.experiments.ensemble import replicate_task
+from sim.experiments.executors import ProcessExecutor, default_workers
+from sim.experiments.store import ReplicateStore
+from sim.scenario import prepare_scenario
 
 
 def throughput(scenario, workers: int, replicates: int) -> tuple[float, float]:
     """(start-up seconds, replicates per second) on ``workers`` local processes."""
-    executor = ProcessExecutor(workers)
+    executor = ProcessExecutor(workers, preload=(ensemble,))
     began = time.perf_counter()
     executor.start()
     startup = time.perf_counter() - began
     # one replicate per worker first: the first run in a process pays for lazy set-up
     warm = [(i, (), True) for i in range(workers)]
-    for _ in executor.run(_replicate_task, scenario, warm):
+    for _ in executor.run(replicate_task, scenario, warm):
         pass
     with tempfile.TemporaryDirectory() as folder:
         store = ReplicateStore(Path(folder))
         began = time.perf_counter()
         tasks = [(i, (), True) for i in range(replicates)]
-        for position, payload, error in executor.run(_replicate_task, scenario, tasks):
+        for position, payload, error in executor.run(replicate_task, scenario, tasks):
             if error is not None:
                 raise RuntimeError(error.message)
             store.write(position, payload["parquet"])

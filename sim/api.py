@@ -6,67 +6,75 @@
     runs = {"base": api.run(base, seed=1), "more supply": api.run(more_supply, seed=1)}
     api.compare(runs)                 # final shares side by side
     runs["base"].plot("market_share") # a matplotlib Figure
+    api.save(runs["base"], "results") # results/sprint_race/<run-id>/
 
-The command line (sim/cli.py) is a thin layer over these same functions.
+The command line (sim/cli/) is a thin layer over these same functions.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import pandas as pd
-from matplotlib.figure import Figure
-
-from sim import plots
-from sim.model import AIMarket
-from sim.results import (
-    RunTables,
-    atomic_folder,
-    default_root,
-    manifest_for,
-    run_id,
-    write_manifest,
-    write_resolved,
-    write_tables,
-)
+from sim import folder
+from sim.results import Result
 from sim.scenario import Scenario, load_scenario, prepare_scenario
-from sim.summary import outcome_table, summary_markdown
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sim.plots.painter import Painter
 
 
-@dataclass
-class RunResult(RunTables):
-    """One finished run: its scenario, seed, tables and timings."""
+@dataclass(kw_only=True)
+class RunResult(Result):
+    """One finished run: its scenario (``run.seed``, ``run.users``, ``run.months`` as run),
+    its tables, and ``facts``: ``wall_seconds`` and ``stage_seconds`` (the simulation's time
+    per stage of the month)."""
 
-    scenario: Scenario
-    seed: int
-    users: int
-    tables: dict[str, pd.DataFrame]
-    wall_seconds: float
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    kind: ClassVar[str] = "run"
+
+    @property
+    def seed(self) -> int:
+        """The model's random seed."""
+        return self.scenario.run.seed
+
+    @property
+    def users(self) -> int:
+        """Simulated users."""
+        return self.scenario.run.users
+
+    @property
+    def wall_seconds(self) -> float:
+        """Seconds the simulation and its tables took."""
+        return self.facts.get("wall_seconds", 0.0)
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds per stage of the month, summed over the months."""
+        return self.facts.get("stage_seconds", {})
 
     def outcomes(self) -> pd.DataFrame:
         """One row per firm: shares, status, kill-line crossing and exit."""
+        from sim.reports import outcome_table
+
         return outcome_table(self.firms, self.events)
 
     def plot(self, name: str) -> Figure:
         """One of the run plots by name: market_share, kill_line, capital_runway,
         migration, concentration, startups."""
-        runway = self.scenario.kill_line.runway_months
-        makers = {
-            "market_share": lambda: plots.market_share(self.firms),
-            "kill_line": lambda: plots.kill_line_distance(self.firms, self.events),
-            "capital_runway": lambda: plots.capital_and_runway(self.firms, runway_threshold=runway),
-            "migration": lambda: plots.migration_heatmap(self.migration, self.firms),
-            "concentration": lambda: plots.concentration(self.market),
-            "startups": lambda: plots.startups(self.startups, startup_targets()),
-        }
-        if name not in makers:
-            raise KeyError(f"unknown plot {name!r}; choose from {', '.join(makers)}")
-        return makers[name]()
+        from sim.plots.run import run_plot, startup_targets
+
+        return run_plot(
+            self.tables,
+            name,
+            runway_threshold=self.scenario.kill_line.runway_months,
+            startup_targets=startup_targets(),
+        )
 
 
 def load(scenario: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -83,87 +91,50 @@ def run(
 ) -> RunResult:
     """Run a scenario once and return its tables.
 
+    The run's size comes from the scenario (``run.seed``, ``run.users``, ``run.months``);
+    the keywords override it, through ``prepare_scenario``, so the result's scenario is
+    always the one that ran.
+
     Args:
         scenario: a loaded Scenario, or a path or name to load.
         seed: random seed (default: the scenario's ``run.seed``).
         users: simulated users (default: ``run.users``).
         months: horizon in months (default: ``run.months``).
     """
+    from sim.model import AIMarket
+
     scenario = prepare_scenario(scenario, seed=seed, users=users, months=months)
     began = time.perf_counter()
     model = AIMarket(scenario)
     model.run()
     tables = model.tables()
-    return RunResult(
-        scenario=scenario,
-        seed=scenario.run.seed,
-        users=scenario.run.users,
-        tables=tables,
-        wall_seconds=time.perf_counter() - began,
-        stage_seconds=dict(model.stage_seconds),
-    )
+    facts = {
+        "wall_seconds": round(time.perf_counter() - began, 3),
+        "stage_seconds": {name: round(s, 4) for name, s in model.stage_seconds.items()},
+    }
+    return RunResult(scenario=scenario, tables=tables, facts=facts)
 
 
 def save(
-    result: RunResult, out: str | Path | None = None, *, csv: bool = False, with_plots: bool = True
+    result: Result,
+    out: str | Path | None = None,
+    *,
+    plots: bool = True,
+    csv: bool = False,
+    painter: Painter | None = None,
 ) -> Path:
-    """Write a run's folder ``<out>/<scenario>/<run-id>/`` atomically; returns its path."""
-    root = Path(out) if out is not None else default_root()
-    final = root / result.scenario.name / run_id(result.scenario, result.seed)
-    began = time.perf_counter()
-
-    def fill(folder: Path) -> None:
-        write_tables(folder, result.tables, csv=csv)
-        write_resolved(folder, result.scenario)
-        saved = []
-        if with_plots:
-            saved = plots.save_run_plots(
-                result.tables,
-                folder / "plots",
-                runway_threshold=result.scenario.kill_line.runway_months,
-                startup_targets=startup_targets(),
-            )
-        facts = {
-            "scenario": f"`{result.scenario.name}`",
-            "seed": result.seed,
-            "simulated users": f"{result.users:,}",
-            "months": result.scenario.run.months,
-            "claims": ", ".join(result.scenario.claims) or "none",
-            "wall time (s)": f"{result.wall_seconds:.2f}",
-        }
-        (folder / "summary.md").write_text(
-            summary_markdown(result.scenario.title, result.tables, saved, facts), encoding="utf-8"
-        )
-        write_manifest(
-            folder,
-            manifest_for(
-                result.scenario,
-                wall_seconds=round(result.wall_seconds, 3),
-                write_seconds=round(time.perf_counter() - began, 3),
-                stage_seconds={k: round(v, 4) for k, v in result.stage_seconds.items()},
-                tables={name: len(table) for name, table in result.tables.items()},
-            ),
-        )
-
-    return atomic_folder(final, fill)
+    """Write a result's folder atomically (see sim/folder.py; a run:
+    ``<out>/<scenario>/<run-id>/``); returns its path. A ``painter``
+    (sim/plots/painter.py) draws half of a run's plots in a second process."""
+    return folder.save(result, out, plots=plots, csv=csv, painter=painter)
 
 
 def compare(runs: Mapping[str, RunResult], metric: str = "share") -> pd.DataFrame:
     """Final values of a firm metric side by side, one column per run."""
+    import pandas as pd
+
     columns = {}
     for label, result in runs.items():
         last = result.firms[result.firms["month"] == result.firms["month"].max()]
         columns[label] = last.set_index("firm")[metric]
     return pd.DataFrame(columns)
-
-
-def startup_targets() -> dict[str, float | str]:
-    """The article's count of young AI firms (F1, F2) from seeds/calibration.toml."""
-    from sim.calibration import targets
-
-    found = targets()
-    return {
-        "date": found["startups_alive_2026_01"]["date"],
-        "alive_aged_1_3": found["startups_alive_2026_01"]["value"],
-        "closed_aged_1_3": found["startups_closed_2026_01"]["value"],
-    }

@@ -17,7 +17,6 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.optimize import brentq, least_squares
 
 from sim.calendar import month_index
 from sim.scenario import read_toml
@@ -57,6 +56,8 @@ def fit_bass() -> dict[str, float]:
         path = bass_path(x[0], x[1], values[0], market, offsets[-1])
         return (path[offsets] - values) / values
 
+    from scipy.optimize import least_squares  # fitting needs scipy; reading targets does not
+
     fit = least_squares(residuals, x0=[0.01, 0.1], bounds=([0, 0], [1, 1]))
     path = bass_path(fit.x[0], fit.x[1], values[0], market, offsets[-1])
     return {
@@ -74,6 +75,8 @@ def fit_startups(warmup_start: str = "2023-01", census: str = "2026-01") -> dict
     months before it, as in sim/startups.py. A startup faces the hazard from the month after
     its birth.
     """
+    from scipy.optimize import brentq
+
     t = targets()
     alive = t["startups_alive_2026_01"]["value"]
     closed = t["startups_closed_2026_01"]["value"]

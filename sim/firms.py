@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING
 import mesa
 
 from sim import capabilities, fusion, pricing
-from sim.schema import SPEND_LINES
+from sim.schema import IN_MARKET, SPEND_LINES
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
     from sim.schema import RosterEntry
 
-IN_MARKET = ("active", "below_kill_line")
-EXITED = ("acquired", "pivoted", "closed")
 DISCRETIONARY = ("rd", "marketing", "supply", "efficiency")
 
 

@@ -274,7 +274,10 @@ class AIMarket(mesa.Model):
         params = self.params
         for key, value in updates.items():
             section, name = key.split(".", 1)
-            block = getattr(params, section).model_copy(update={name: value})
+            block = getattr(params, section)
+            # shifts arrive as floats; an integer parameter keeps its type
+            typed = type(getattr(block, name))(value)
+            block = block.model_copy(update={name: typed})
             params = params.model_copy(update={section: block})
         self.params = params
 

@@ -16,8 +16,8 @@ sim/tables.py) returning a float, and is registered by name in :data:`OUTCOMES`:
   consumer share at the horizon (0-1).
 
 "Still in the market" counts a firm that has crossed the kill line but not yet left it:
-survival here is about exits. The ensemble's survival *curves* (sim/ensemble.py) ask the
-stricter question of whether a firm has crossed the line at all.
+survival here is about exits. The ensemble's survival *curves* (sim/experiments/stats.py)
+ask the stricter question of whether a firm has crossed the line at all.
 
 Usage::
 
@@ -29,16 +29,19 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from sim.fates import fates
+from sim.schema import EXITED, IN_MARKET
 
-from sim.firms import EXITED, IN_MARKET
+if TYPE_CHECKING:
+    import pandas as pd
 
-Tables = Mapping[str, pd.DataFrame]
+Tables = Mapping[str, "pd.DataFrame"]
 
 
 class RunView:
-    """What the outcomes read from one run's tables, extracted once.
+    """What the outcomes read from one run's tables (its firm fates, sim/fates.py), once.
 
     Every outcome accepts either the tables or a view of them; :func:`compute` builds the
     view once, so a dozen outcomes cost little more than one (an ensemble computes them for
@@ -46,19 +49,13 @@ class RunView:
     """
 
     def __init__(self, tables: Tables) -> None:
-        firms = tables["firms"]
-        month = firms["month"].to_numpy()
-        self.horizon = int(month.max())
-        last = month == self.horizon
-        ids = firms["firm"].to_numpy()[last]
-        self.tier = dict(zip(ids, firms["tier"].to_numpy()[last], strict=True))
-        self.status = dict(zip(ids, firms["status"].to_numpy()[last], strict=True))
-        events = tables["events"]
-        crossed = events["kind"].to_numpy() == "crossed_kill_line"
+        fate = fates(tables["firms"], tables["events"])
+        self.horizon = int(tables["firms"]["month"].max())
+        self.tier = dict(zip(fate["firm"], fate["tier"], strict=True))
+        self.status = dict(zip(fate["firm"], fate["status_end"], strict=True))
+        crossed = fate[fate["crossed"]]
         self.crossings = list(
-            zip(
-                events["firm"].to_numpy()[crossed], events["month"].to_numpy()[crossed], strict=True
-            )
+            zip(crossed["firm"], crossed["crossed_month"].astype(int), strict=True)
         )
         market = tables["market"]
         self.market_end = market.iloc[int(market["month"].to_numpy().argmax())]

@@ -25,6 +25,9 @@ ROSTER_FILE = SEEDS_DIR / "firms.toml"
 
 TIERS = ("giant", "midtier", "independent", "vertical")
 SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
+# A firm's status: in the market (competing, possibly past the kill line), or gone.
+IN_MARKET = ("active", "below_kill_line")
+EXITED = ("acquired", "pivoted", "closed")
 SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -271,7 +274,7 @@ class RosterEntry(Strict):
 
     name: str
     owner: str
-    tier: Literal["giant", "midtier", "independent", "vertical"]
+    tier: Literal[TIERS]
     vertical: str
     funding_source: Literal["parent", "venture"]
     mau_m: NonNegative
@@ -402,7 +405,7 @@ class EnterVertical(EventBase):
     firm: FirmId
     month: YearMonth
     vertical: str
-    segment: Literal["social", "shopping", "entertainment", "knowledge", "creator"]
+    segment: Literal[SEGMENTS]
     fit: Fraction
 
 

@@ -1,69 +1,19 @@
 """Shared scenarios and small runs for the test suite.
 
-Runs are small (a few thousand simulated users, a year at most, a few thousand startups)
-and shared across tests through session-scoped fixtures, so the whole suite stays fast.
-Every run passes an explicit integer seed.
+Runs are small (a few thousand simulated users, a year at most, a few thousand startups:
+`helpers.SMALL`) and shared across tests through session-scoped fixtures, so the whole
+suite stays fast. Every run passes an explicit integer seed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
 import pandas as pd
 import pytest
+from helpers import KIMI_FORCED, PRESENCE_SQUEEZE, YUANBAO_FORCED, simulate, small
 
-from sim.model import AIMarket
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 
 SEEDS = (1, 2, 3)
-SMALL = {"run.users": 3000, "run.months": 12, "run.startups": 2000}
-
-# Kimi with almost no cash, spending heavily and unable to raise a round: past the line
-# from its first month.
-KIMI_FORCED = {
-    "firms.kimi.capital_bn": 0.01,
-    "firms.kimi.spend_bn_month": 2.0,
-    "funding.round_close": 0.0,
-    "funding.state_fund_close": 0.0,
-    "run.months": 8,
-}
-# Tencent's unit with almost no cash, a parent that sees no stake in it and reviews every
-# month, and a heavy run-rate, in the scenario where no programme tops it up.
-YUANBAO_FORCED = {
-    "firms.yuanbao.capital_bn": 0.01,
-    "parents.tencent.stake": 0.0,
-    "parent_support.review_months": 1,
-    "firms.yuanbao.spend_bn_month": 5.0,
-    "run.months": 8,
-}
-# A share floor no independent can reach: every independent crosses on presence alone,
-# with cash in hand, so collapses run their course (and giants may buy).
-PRESENCE_SQUEEZE = {"kill_line.share_floor.independent": 0.5, "run.months": 10}
-
-
-def simulate(scenario: Scenario, seed: int, months: int | None = None) -> AIMarket:
-    """Build and run a model; returns it for inspection."""
-    model = AIMarket(scenario, rng=seed)
-    model.run_for(scenario.run.months if months is None else months)
-    return model
-
-
-def small(name: str, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """A shipped scenario at test size, with overrides."""
-    return load_scenario(name, {**SMALL, **(overrides or {})})
-
-
-@pytest.fixture(scope="session")
-def run_model() -> Callable[..., AIMarket]:
-    """The `simulate` helper, for tests that build their own runs."""
-    return simulate
-
-
-@pytest.fixture(scope="session")
-def small_scenario() -> Callable[..., Scenario]:
-    """The `small` helper: a shipped scenario at test size, with overrides."""
-    return small
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shutil
@@ -15,10 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import cli as invoke
 from pandas.testing import assert_frame_equal
 
 from sim.cli import main
+from sim.cli.commands_batch import SENSITIVITY_METHODS
+from sim.experiments.methods import METHODS
 from sim.model import AIMarket
+from sim.plots.run import RUN_PLOTS
 from sim.scenario import Scenario, load_scenario
 from sim.schema import PROJECT_ROOT, SCENARIOS_DIR
 
@@ -35,7 +37,6 @@ RUN_FILES = (
     "manifest.json",
     "summary.md",
 )
-PLOTS = ("market_share", "kill_line", "capital_runway", "migration", "concentration", "startups")
 FIRM_COLUMNS = (
     "month",
     "date",
@@ -54,17 +55,6 @@ FIRM_COLUMNS = (
     "distance_to_kill_line",
     "status",
 )
-
-
-def invoke(args: list[str]) -> tuple[int, str, str]:
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(args)
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def results_path(stdout: str) -> Path:
@@ -104,7 +94,7 @@ def test_run_folder_holds_tables_plots_and_manifest(cli_run):
     _, _, _, folder = cli_run
     for name in RUN_FILES:
         assert (folder / name).is_file(), name
-    for name in PLOTS:
+    for name in RUN_PLOTS:
         png = folder / "plots" / f"{name}.png"
         assert png.is_file(), name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -202,7 +192,7 @@ def test_plot_redraws_the_plots(cli_run, tmp_path):
     shutil.rmtree(copy / "plots")
     code, stdout, _ = invoke(["plot", str(copy)])
     assert code == 0
-    for name in PLOTS:
+    for name in RUN_PLOTS:
         png = copy / "plots" / f"{name}.png"
         assert png.is_file(), name
         assert str(png) in stdout
@@ -253,6 +243,28 @@ def test_missing_result_folder_is_bad_input(tmp_path, command):
     assert code == 2
     assert stderr.strip().count("\n") == 0
     assert "no_such_run" in stderr
+
+
+def help_text(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_command_is_on_the_parser(capsys):
+    out = help_text(["--help"], capsys)
+    for command in ("run", "list", "validate", "plot", "compare", "ensemble", "sweep"):
+        assert re.search(rf"^\s+{command}\s", out, re.MULTILINE), command
+    assert "sensitivity" in out
+    assert SENSITIVITY_METHODS == METHODS
+
+
+def test_outcome_help_lists_the_outcomes(capsys):
+    from sim.outcomes import OUTCOMES
+
+    out = "".join(help_text(["sweep", "--help"], capsys).split())
+    assert all(name in out for name in OUTCOMES)
 
 
 # ------------------------------------------------------------------ bad input

@@ -14,21 +14,25 @@ import pytest
 from helpers import cli
 from pandas.testing import assert_frame_equal
 
-from sim import ensemble, executors
-from sim.ensemble import (
+from sim.experiments import (
     EnsembleInterrupted,
+    EnsembleResult,
     PartialEnsembleExists,
     ReplicateFailed,
-    partial_folder,
-    prepare_scenario,
+    engine,
+    ensemble,
+    executors,
     replicate_seed,
     replicate_seeds,
     run_ensemble,
-    wilson_interval,
 )
+from sim.experiments.ensemble import ENSEMBLE_TABLES
+from sim.experiments.stats import wilson_interval
+from sim.experiments.store import partial_folder
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES, compute
-from sim.scenario import Scenario, load_scenario
+from sim.plots.ensemble import ENSEMBLE_PLOTS
+from sim.scenario import Scenario, load_scenario, prepare_scenario
 
 SIZE = {"run.users": 2000, "run.months": 12, "run.startups": 2000}
 SIZE_ARGS = ["--users", "2000", "--months", "12", "--set", "run.startups=2000"]
@@ -41,7 +45,7 @@ def scenario() -> Scenario:
 
 
 @pytest.fixture(scope="module")
-def serial(scenario: Scenario) -> ensemble.EnsembleResult:
+def serial(scenario: Scenario) -> EnsembleResult:
     """The reference: every replicate run one after another in this process."""
     return run_ensemble(scenario, REPLICATES, workers=1, progress=False)
 
@@ -61,12 +65,11 @@ def dask_cluster() -> Iterator[str]:
         yield cluster.scheduler_address
 
 
-def assert_same_ensemble(a: ensemble.EnsembleResult, b: ensemble.EnsembleResult) -> None:
+def assert_same_ensemble(a: EnsembleResult, b: EnsembleResult) -> None:
     assert a.seeds == b.seeds
     assert list(a.tables) == list(b.tables)
     for name in a.tables:
         assert_frame_equal(a.tables[name], b.tables[name], check_exact=True)
-    assert_frame_equal(a.outcomes, b.outcomes, check_exact=True)
 
 
 # ---------------------------------------------------------------------------- seeds
@@ -83,7 +86,7 @@ def test_replicate_seeds_are_spawned_children_of_the_scenario_seed() -> None:
 
 
 def test_a_replicate_is_the_model_run_with_its_seed(
-    scenario: Scenario, serial: ensemble.EnsembleResult
+    scenario: Scenario, serial: EnsembleResult
 ) -> None:
     seed = serial.seeds[3]
     model = AIMarket(scenario, rng=seed, record=())
@@ -110,16 +113,16 @@ def test_leaving_out_optional_tables_changes_no_result(scenario: Scenario) -> No
 
 def test_serial_processes_and_dask_give_identical_tables(
     scenario: Scenario,
-    serial: ensemble.EnsembleResult,
+    serial: EnsembleResult,
     dask_cluster: str,
     tmp_path: Path,
 ) -> None:
     processes = run_ensemble(scenario, REPLICATES, workers=2, out=tmp_path, progress=False)
-    assert processes.run["executor"] == "processes" and processes.run["workers"] == 2
+    assert processes.facts["executor"] == "processes" and processes.facts["workers"] == 2
     assert_same_ensemble(serial, processes)
 
     on_dask = run_ensemble(scenario, REPLICATES, scheduler=dask_cluster, progress=False)
-    assert on_dask.run["executor"] == "dask" and on_dask.run["workers"] == 2
+    assert on_dask.facts["executor"] == "dask" and on_dask.facts["workers"] == 2
     assert_same_ensemble(serial, on_dask)
 
     # the folder holds the same tables
@@ -129,7 +132,7 @@ def test_serial_processes_and_dask_give_identical_tables(
 
 
 def test_dask_executor_accepts_a_connected_client(
-    scenario: Scenario, serial: ensemble.EnsembleResult, dask_cluster: str
+    scenario: Scenario, serial: EnsembleResult, dask_cluster: str
 ) -> None:
     from distributed import Client
 
@@ -153,11 +156,21 @@ def test_unreachable_scheduler_is_one_line_exit_2(
     assert not any(tmp_path.iterdir())  # nothing written, so nothing blocks the next run
 
 
+def test_the_engine_runs_any_function_in_task_order() -> None:
+    tasks = [(exponent,) for exponent in range(6)]
+    for workers in (1, 2):
+        results, facts = engine.run_tasks(pow, 2, tasks, workers=workers, progress=False)
+        assert results == [2**exponent for exponent in range(6)]
+        assert facts["runs"] == 6 and facts["workers"] == workers
+    with pytest.raises(engine.RunFailed, match=r"^task 2 failed: TypeError"):
+        engine.run_tasks(pow, 2, [(1,), (2,), ("x",), ("y",)], workers=1, progress=False)
+
+
 # ---------------------------------------------------------------------------- resume
 
 
 def test_resume_after_an_interruption_gives_identical_tables(
-    scenario: Scenario, serial: ensemble.EnsembleResult, tmp_path: Path
+    scenario: Scenario, serial: EnsembleResult, tmp_path: Path
 ) -> None:
     stored: list[int] = []
 
@@ -176,7 +189,7 @@ def test_resume_after_an_interruption_gives_identical_tables(
             on_replicate=interrupt_after_two,
         )
     partial = partial_folder(tmp_path, prepare_scenario(scenario, replicates=REPLICATES),
-                             ["firms", "market", "events", "outcomes"])  # fmt: skip
+                             [*ENSEMBLE_TABLES, "outcomes"])  # fmt: skip
     assert caught.value.folder == partial
     assert caught.value.finished == 2 and caught.value.total == REPLICATES
     assert sorted(p.name for p in (partial / "replicates").iterdir()) == ["000000", "000001"]
@@ -189,7 +202,7 @@ def test_resume_after_an_interruption_gives_identical_tables(
     resumed = run_ensemble(
         scenario, REPLICATES, workers=2, out=tmp_path, resume=True, plots=False, progress=False
     )
-    assert resumed.run["replicates_resumed"] == 2 and resumed.run["replicates_run"] == 3
+    assert resumed.facts["replicates_resumed"] == 2 and resumed.facts["replicates_run"] == 3
     assert_same_ensemble(serial, resumed)
     assert not partial.exists()
     assert resumed.folder is not None and resumed.folder.name.startswith("ensemble-")
@@ -234,7 +247,7 @@ def test_a_failing_replicate_is_reported_by_number(
                 raise RuntimeError("model blew up")
             super().__init__(scenario, rng=rng, **kwargs)
 
-    monkeypatch.setattr(ensemble, "AIMarket", BrokenMarket)
+    monkeypatch.setattr(engine, "AIMarket", BrokenMarket)
     with pytest.raises(ReplicateFailed) as caught:
         run_ensemble(scenario, 4, workers=1, out=tmp_path, progress=False)
     assert caught.value.index == 2 and caught.value.seed == bad_seed
@@ -276,12 +289,12 @@ def test_cli_ensemble_writes_the_folder(tmp_path: Path) -> None:
     assert len(outcomes) == 3 and set(OUTCOMES) <= set(outcomes.columns)
     summary = (folder / "summary.md").read_text()
     assert "## Survival by tier at the horizon" in summary and "## Firms" in summary
-    for plot in ("fan_share", "fan_capital", "survival", "exit_months", "exit_kinds"):
+    for plot in ENSEMBLE_PLOTS:
         assert (folder / "plots" / f"{plot}.png").stat().st_size > 5000
         assert f"plots/{plot}.png" in summary
 
 
-def test_summaries(serial: ensemble.EnsembleResult) -> None:
+def test_summaries(serial: EnsembleResult) -> None:
     firms = serial.firms
     months = firms["month"].nunique()
     n_firms = firms["firm"].nunique()

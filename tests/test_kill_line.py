@@ -7,15 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import KIMI_FORCED, assert_statuses_move_forward, simulate, small
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.kill_line import distance_to_kill_line, runway
-from sim.model import AIMarket
-
-EXIT_STATUSES = ("acquired", "pivoted", "closed")
-STATUS_RANK = {"active": 0, "below_kill_line": 1, "acquired": 2, "pivoted": 2, "closed": 2}
-
+from sim.schema import EXITED
 
 # ------------------------------------------------------------------ runway
 
@@ -91,7 +88,7 @@ def test_reported_distance_follows_the_definition(sprint_race, sprint_runs):
     kill = sprint_race.kill_line
     for tables in sprint_runs.values():
         firms, events = tables["firms"], tables["events"]
-        exit_months = set(events.loc[events["kind"].isin(EXIT_STATUSES), "month"])
+        exit_months = set(events.loc[events["kind"].isin(EXITED), "month"])
         rows = firms[(firms["status"] == "active") & ~firms["month"].isin(exit_months)]
         expected = [
             distance_to_kill_line(
@@ -135,7 +132,7 @@ def test_forced_firm_exits_within_collapse_months(kimi_forced):
     scenario, tables = kimi_forced
     events, kimi = _kimi(tables)
     crossed = int(events.loc[events["kind"] == "crossed_kill_line", "month"].iloc[0])
-    exits = events[events["kind"].isin(EXIT_STATUSES)]
+    exits = events[events["kind"].isin(EXITED)]
     assert len(exits) == 1
     exit_month = int(exits["month"].iloc[0])
     assert crossed < exit_month <= crossed + scenario.kill_line.collapse_months
@@ -148,7 +145,7 @@ def test_forced_firm_exits_within_collapse_months(kimi_forced):
 def test_forced_firm_users_go_to_other_firms(kimi_forced):
     _, tables = kimi_forced
     events, kimi = _kimi(tables)
-    exit_month = int(events.loc[events["kind"].isin(EXIT_STATUSES), "month"].iloc[0])
+    exit_month = int(events.loc[events["kind"].isin(EXITED), "month"].iloc[0])
     crossed = int(events.loc[events["kind"] == "crossed_kill_line", "month"].iloc[0])
     migration = tables["migration"]
     leaving = migration[
@@ -171,18 +168,9 @@ def test_forced_firm_users_go_to_other_firms(kimi_forced):
 
 
 @pytest.mark.parametrize("confirm", [1, 3])
-def test_crossing_waits_for_confirm_months(small_scenario, confirm):
-    overrides = {
-        "firms.kimi.capital_bn": 0.01,
-        "firms.kimi.spend_bn_month": 2.0,
-        "funding.round_close": 0.0,
-        "funding.state_fund_close": 0.0,
-        "kill_line.confirm_months": confirm,
-        "run.months": 6,
-    }
-    model = AIMarket(small_scenario("sprint_race", overrides), rng=3)
-    model.run_for(6)
-    events = model.tables()["events"]
+def test_crossing_waits_for_confirm_months(confirm):
+    overrides = {**KIMI_FORCED, "kill_line.confirm_months": confirm, "run.months": 6}
+    events = simulate(small("sprint_race", overrides), 3).tables()["events"]
     crossed = events[(events["firm"] == "kimi") & (events["kind"] == "crossed_kill_line")]
     # Past the line from month 1 on, so the crossing comes exactly at `confirm`.
     assert crossed["month"].tolist() == [confirm]
@@ -194,7 +182,7 @@ def test_collapse_runs_its_course_with_cash_in_hand(presence_squeeze):
     collapse = scenario.kill_line.collapse_months
     crossings = events[events["kind"] == "crossed_kill_line"].set_index("firm")["month"]
     assert len(crossings) >= 2
-    exits = events[events["kind"].isin(EXIT_STATUSES)].set_index("firm")["month"]
+    exits = events[events["kind"].isin(EXITED)].set_index("firm")["month"]
     for firm, month in crossings.items():
         assert firm in exits.index, f"{firm} crossed but never left"
         assert month < exits[firm] <= month + collapse
@@ -210,7 +198,7 @@ def test_parent_funded_firms_are_cut_not_closed(presence_squeeze, yuanbao_forced
         firms = tables["firms"]
         last = firms[firms["month"] == firms["month"].max()].set_index("firm")
         for firm_id, seed in scenario.firms.items():
-            if seed.funding_source == "parent" and last.loc[firm_id, "status"] in EXIT_STATUSES:
+            if seed.funding_source == "parent" and last.loc[firm_id, "status"] in EXITED:
                 exits += 1
                 assert last.loc[firm_id, "status"] in ("pivoted", "acquired"), firm_id
     assert exits >= 2, "DeepSeek (squeezed) and Yuanbao (forced) should both leave"
@@ -240,7 +228,7 @@ def test_a_forced_giant_unit_is_cut_not_closed(yuanbao_forced):
     events = tables["events"]
     mine = events[events["firm"] == "yuanbao"]
     assert "crossed_kill_line" in set(mine["kind"])
-    exits = mine[mine["kind"].isin(EXIT_STATUSES)]
+    exits = mine[mine["kind"].isin(EXITED)]
     assert exits["kind"].tolist() == ["pivoted"]
     firms = tables["firms"]
     last = firms[(firms["firm"] == "yuanbao") & (firms["month"] == scenario.run.months)]
@@ -250,10 +238,4 @@ def test_a_forced_giant_unit_is_cut_not_closed(yuanbao_forced):
 
 def test_statuses_only_move_forward(all_runs):
     for label, tables in all_runs.items():
-        firms = tables["firms"].sort_values(["firm", "month"])
-        for firm, rows in firms.groupby("firm"):
-            ranks = rows["status"].map(STATUS_RANK)
-            assert ranks.notna().all(), f"{label}: unknown status for {firm}"
-            assert ranks.is_monotonic_increasing, f"{label}: {firm} went back"
-            final = rows["status"][ranks == 2]
-            assert final.nunique() <= 1, f"{label}: {firm} left twice"
+        assert_statuses_move_forward(tables["firms"], label)

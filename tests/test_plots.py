@@ -1,4 +1,4 @@
-"""Tests for sim/plots.py on small synthetic tables (no model run)."""
+"""Tests for sim/plots/ (run and ensemble plots) on small synthetic tables (no model run)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sim import plots
+from sim.plots import run, style
 
 MONTHS = 6
 DATES = [f"{2025 + (11 + m) // 12}-{(11 + m) % 12 + 1:02d}" for m in range(MONTHS + 1)]
@@ -136,7 +136,7 @@ def assert_png(path: Path) -> None:
 
 def test_save_run_plots_writes_every_png(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
     folder = tmp_path / "new" / "plots"
-    written = plots.save_run_plots(
+    written = run.save_run_plots(
         tables,
         folder,
         runway_threshold=6.0,
@@ -149,7 +149,7 @@ def test_save_run_plots_writes_every_png(tables: dict[str, pd.DataFrame], tmp_pa
 
 
 def test_kill_line_is_drawn_at_zero(tables: dict[str, pd.DataFrame]) -> None:
-    figure = plots.kill_line_distance(tables["firms"], tables["events"])
+    figure = run.kill_line_distance(tables["firms"], tables["events"])
     assert isinstance(figure, Figure)
     axes = [ax for ax in figure.axes if ax.lines]
     assert len(axes) == 4  # one panel per tier
@@ -163,7 +163,7 @@ def test_kill_line_is_drawn_at_zero(tables: dict[str, pd.DataFrame]) -> None:
 def test_kill_line_stops_after_exit(
     tables: dict[str, pd.DataFrame], firm: str, exit_month: int
 ) -> None:
-    figure = plots.kill_line_distance(tables["firms"], tables["events"])
+    figure = run.kill_line_distance(tables["firms"], tables["events"])
     (line,) = [line for ax in figure.axes for line in ax.lines if line.get_gid() == firm]
     months = np.asarray(line.get_xdata(), dtype=float)
     distance = np.asarray(line.get_ydata(), dtype=float)
@@ -173,18 +173,18 @@ def test_kill_line_stops_after_exit(
 
 
 def test_kill_line_marks_crossings_and_exits(tables: dict[str, pd.DataFrame]) -> None:
-    figure = plots.kill_line_distance(tables["firms"], tables["events"])
+    figure = run.kill_line_distance(tables["firms"], tables["events"])
     marks = sum(len(ax.collections) for ax in figure.axes)
     assert marks == 3  # Indie crossed and closed, Niche was acquired
 
 
 def test_kill_line_without_events_uses_statuses(tables: dict[str, pd.DataFrame]) -> None:
-    figure = plots.kill_line_distance(tables["firms"], None)
+    figure = run.kill_line_distance(tables["firms"], None)
     assert sum(len(ax.collections) for ax in figure.axes) == 3
 
 
 def test_runway_threshold_is_dashed(tables: dict[str, pd.DataFrame]) -> None:
-    figure = plots.capital_and_runway(tables["firms"], runway_threshold=6.0)
+    figure = run.capital_and_runway(tables["firms"], runway_threshold=6.0)
     dashed = [
         line
         for ax in figure.axes
@@ -196,8 +196,8 @@ def test_runway_threshold_is_dashed(tables: dict[str, pd.DataFrame]) -> None:
 
 def test_empty_migration(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
     empty = tables["migration"].iloc[0:0]
-    assert isinstance(plots.migration_heatmap(empty, tables["firms"]), Figure)
-    written = plots.save_run_plots({**tables, "migration": empty}, tmp_path)
+    assert isinstance(run.migration_heatmap(empty, tables["firms"]), Figure)
+    written = run.save_run_plots({**tables, "migration": empty}, tmp_path)
     assert [path.name for path in written] == EXPECTED
     assert_png(tmp_path / "migration.png")
 
@@ -206,23 +206,40 @@ def test_empty_startups_writes_no_startup_plot(
     tables: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
     empty = tables["startups"].iloc[0:0]
-    assert isinstance(plots.startups(empty), Figure)
-    written = plots.save_run_plots({**tables, "startups": empty}, tmp_path)
+    assert isinstance(run.startups(empty), Figure)
+    written = run.save_run_plots({**tables, "startups": empty}, tmp_path)
     assert [path.name for path in written] == EXPECTED[:-1]
     assert not (tmp_path / "startups.png").exists()
 
 
 def test_startup_targets_are_marked(tables: dict[str, pd.DataFrame]) -> None:
     targets = {"date": "2026-01", "alive_aged_1_3": 869e3, "closed_aged_1_3": 168e3}
-    (ax,) = plots.startups(tables["startups"], targets).axes
+    (ax,) = run.startups(tables["startups"], targets).axes
     assert len(ax.collections) == 2
-    assert len(plots.startups(tables["startups"]).axes[0].collections) == 0
+    assert len(run.startups(tables["startups"]).axes[0].collections) == 0
 
 
 def test_firm_colours_are_distinct_and_stable(tables: dict[str, pd.DataFrame]) -> None:
     firms = tables["firms"]
-    colours = plots.firm_colours(firms)
+    colours = style.firm_colours(firms)
     assert set(colours) == set(firms["firm"])
     assert len(set(colours.values())) == len(colours)
-    assert plots.firm_colours(firms.iloc[::-1]) == colours
-    assert plots.firm_order(firms)[:2] == ["bigco", "bigco2"]
+    assert style.firm_colours(firms.iloc[::-1]) == colours
+    assert style.firm_order(firms)[:2] == ["bigco", "bigco2"]
+
+
+def test_run_plot_by_name(tables: dict[str, pd.DataFrame]) -> None:
+    assert isinstance(run.run_plot(tables, "kill_line"), Figure)
+    with pytest.raises(KeyError, match="unknown plot"):
+        run.run_plot(tables, "nope")
+
+
+def test_exit_months_reads_fates_of_replicates(tables: dict[str, pd.DataFrame]) -> None:
+    from sim.fates import fates
+    from sim.plots import ensemble
+
+    firms = pd.concat([tables["firms"].assign(replicate=r) for r in (0, 1)])
+    events = pd.concat([tables["events"].assign(replicate=r) for r in (0, 1)])
+    figure = ensemble.exit_months(fates(firms, events), MONTHS)
+    labels = [ax.get_ylabel() for ax in figure.axes]
+    assert labels == ["Indie", "Niche"]  # tier order: the independent before the vertical

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import simulate, small
 from pydantic import ValidationError
 
 from sim.scenario import Scenario, list_scenarios, load_scenario, parse_value
@@ -156,9 +157,9 @@ def test_set_overrides_apply_and_appear_in_the_resolved_scenario():
     assert scenario.digest() != load_scenario("sprint_race").digest()
 
 
-def test_overrides_reach_the_model(small_scenario, run_model):
-    scenario = small_scenario("sprint_race", {"firms.zhipu.capital_bn": 42.0, "run.months": 1})
-    model = run_model(scenario, 1)
+def test_overrides_reach_the_model():
+    scenario = small("sprint_race", {"firms.zhipu.capital_bn": 42.0, "run.months": 1})
+    model = simulate(scenario, 1)
     firms = model.tables()["firms"]
     start = firms[(firms["month"] == 0) & (firms["firm"] == "zhipu")]
     assert start["capital_bn"].item() == 42.0

@@ -10,21 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import cli
+from sizes import SIZE, SIZE_ARGS
 
-from sim.ensemble import replicate_seed
+from sim.experiments import replicate_seed, sensitivity
+from sim.experiments.methods import draw_sample, problem_for, sample_size
+from sim.experiments.sensitivity import check_bounds, parse_bounds
 from sim.scenario import Scenario, load_scenario
 from sim.schema import ScenarioError
-from sim.sensitivity import (
-    check_bounds,
-    draw_sample,
-    parse_bounds,
-    problem_for,
-    sample_size,
-    sensitivity,
-)
 
-SIZE = {"run.users": 2000, "run.months": 8, "run.startups": 2000}
-SIZE_ARGS = ["--users", "2000", "--months", "8", "--set", "run.startups=2000"]
 BOUNDS = {
     "economics.legacy_margin": (0.1, 0.6),
     "kill_line.runway_months": (2.0, 9.0),
@@ -77,7 +70,9 @@ def test_morris_runs_every_sample_point_with_every_replicate(scenario: Scenario)
     points = sample_size("morris", 2, len(BOUNDS))
     assert len(result.samples) == points
     assert len(result.runs) == points * 2
-    assert result.run["runs"] == points * 2
+    assert result.facts["runs"] == points * 2
+    assert result.kind == "sensitivity"
+    assert list(result.tables) == ["indices", "samples", "runs"] and result.second_order is None
     # the same seeds at every sample point
     assert sorted(result.runs["seed"].unique()) == sorted(
         replicate_seed(scenario.run.seed, i) for i in range(2)

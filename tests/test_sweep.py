@@ -9,17 +9,16 @@ import pandas as pd
 import pytest
 from helpers import cli
 from pandas.testing import assert_frame_equal
+from sizes import SIZE, SIZE_ARGS
 
-from sim import ensemble
-from sim.ensemble import RunFailed, replicate_seed
+from sim.experiments import RunFailed, SweepResult, engine, replicate_seed, sweep
+from sim.experiments.stats import point_means
+from sim.experiments.sweep import grid, parse_sweep_param, split_values
 from sim.model import AIMarket
 from sim.outcomes import OUTCOMES
 from sim.scenario import Scenario, load_scenario
 from sim.schema import ScenarioError
-from sim.sweep import grid, parse_sweep_param, point_means, split_values, sweep
 
-SIZE = {"run.users": 2000, "run.months": 8, "run.startups": 2000}
-SIZE_ARGS = ["--users", "2000", "--months", "8", "--set", "run.startups=2000"]
 GRID = {"kill_line.runway_months": [3, 6, 12], "economics.legacy_margin": [0.2, 0.5]}
 
 
@@ -29,8 +28,13 @@ def scenario() -> Scenario:
 
 
 @pytest.fixture(scope="module")
-def table(scenario: Scenario) -> pd.DataFrame:
+def result(scenario: Scenario) -> SweepResult:
     return sweep(scenario, GRID, 2, workers=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def table(result: SweepResult) -> pd.DataFrame:
+    return result.table
 
 
 def test_parse_sweep_param() -> None:
@@ -57,7 +61,9 @@ def test_grid_is_the_product_of_the_values() -> None:
     assert len({tuple(p.values()) for p in points}) == 6
 
 
-def test_sweep_table_has_every_point_and_replicate(table: pd.DataFrame, scenario: Scenario) -> None:
+def test_sweep_table_has_every_point_and_replicate(
+    result: SweepResult, table: pd.DataFrame, scenario: Scenario
+) -> None:
     assert len(table) == 3 * 2 * 2  # points x replicates
     assert list(table.columns[:5]) == [
         "point",
@@ -74,8 +80,11 @@ def test_sweep_table_has_every_point_and_replicate(table: pd.DataFrame, scenario
         [replicate_seed(scenario.run.seed, 0)],
         [replicate_seed(scenario.run.seed, 1)],
     ]
-    assert table.attrs["parameters"] == list(GRID)
-    assert table.attrs["run"]["runs"] == 12
+    assert result.kind == "sweep" and result.scenario is not None
+    assert list(result.tables) == ["sweep", "means"]
+    assert result.parameters == list(GRID)
+    assert result.facts["runs"] == 12 and result.facts["points"] == 6
+    assert not table.attrs
 
 
 def test_a_sweep_point_is_the_scenario_with_its_overrides(
@@ -92,11 +101,12 @@ def test_a_sweep_point_is_the_scenario_with_its_overrides(
 
 def test_serial_and_processes_agree(table: pd.DataFrame, scenario: Scenario) -> None:
     serial = sweep(scenario, GRID, 2, workers=1, progress=False)
-    assert_frame_equal(serial, table, check_exact=True)
+    assert_frame_equal(serial.table, table, check_exact=True)
 
 
-def test_point_means(table: pd.DataFrame) -> None:
-    means = point_means(table)
+def test_point_means(result: SweepResult, table: pd.DataFrame) -> None:
+    means = result.means
+    assert_frame_equal(means, point_means(table, list(GRID)))
     assert len(means) == 6 * len(OUTCOMES)
     first = means[(means["point"] == 0) & (means["outcome"] == "hhi_end")].iloc[0]
     values = table.loc[table["point"] == 0, "hhi_end"]
@@ -123,7 +133,7 @@ def test_a_failing_run_is_reported_by_point_and_replicate(
                 raise ValueError("no market today")
             super().__init__(scenario, rng=rng, **kwargs)
 
-    monkeypatch.setattr(ensemble, "AIMarket", BrokenMarket)
+    monkeypatch.setattr(engine, "AIMarket", BrokenMarket)
     with pytest.raises(RunFailed) as caught:
         sweep(scenario, {"kill_line.runway_months": [3, 6]}, 2, workers=1, progress=False)
     assert str(caught.value) == (
@@ -175,6 +185,6 @@ def test_bad_param_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def test_array_values_are_swept_and_shown_as_text(scenario: Scenario) -> None:
     key, values = parse_sweep_param('acquisition.acquirers=["qwen"],["doubao", "qwen"]')
-    table = sweep(scenario, {key: values}, 1, outcomes=["firms_exited"], workers=1, progress=False)
-    assert table[key].tolist() == ['["qwen"]', '["doubao", "qwen"]']
-    assert len(point_means(table)) == 2
+    found = sweep(scenario, {key: values}, 1, outcomes=["firms_exited"], workers=1, progress=False)
+    assert found.table[key].tolist() == ['["qwen"]', '["doubao", "qwen"]']
+    assert len(found.means) == 2

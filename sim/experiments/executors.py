@@ -1,4 +1,5 @@
-"""Executors: where the many runs of an ensemble, a sweep or a sensitivity analysis happen.
+"""Executors: where the many runs of an ensemble, a sweep or a sensitivity analysis happen
+(sim/experiments/engine.py hands them the tasks).
 
 Every run of those commands is a pure function of its arguments (a scenario, a seed, some
 overrides), so an executor only decides *where* it runs, never what it computes:
@@ -31,9 +32,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from tqdm import tqdm
+
+import sim.model
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler
@@ -149,9 +153,7 @@ def _worker_started() -> None:
 
 
 def _ready() -> int:
-    """A first task that makes a fresh worker import the model."""
-    import sim.model  # noqa: F401
-
+    """A first task: a fresh worker is up (and has the model, imported by the forkserver)."""
     return os.getpid()
 
 
@@ -170,13 +172,14 @@ def single_threaded_children() -> Iterator[None]:
                 os.environ.pop(name, None)
 
 
-def _start_context() -> multiprocessing.context.BaseContext:
-    """A forkserver that imports the model once, so new workers start in milliseconds
-    (a spawned one takes a second or two to import it); spawn where there is none."""
+def _start_context(preload: Sequence[ModuleType]) -> multiprocessing.context.BaseContext:
+    """A forkserver that imports the model (and the modules of the tasks) once, so new
+    workers start in milliseconds (a spawned one takes a second or two to import them);
+    spawn where there is none."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.ensemble"])
+    context.set_forkserver_preload(list(dict.fromkeys(m.__name__ for m in (sim.model, *preload))))
     return context
 
 
@@ -185,14 +188,17 @@ class ProcessExecutor(Executor):
 
     Args:
         workers: number of processes.
+        preload: modules the workers import before the first task (besides the model),
+            typically the module of the task function.
     """
 
     kind = "processes"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, preload: Sequence[ModuleType] = ()) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
+        self.preload = tuple(preload)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: list[cf.Future] = []
 
@@ -204,7 +210,7 @@ class ProcessExecutor(Executor):
         with single_threaded_children():
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=_start_context(),
+                mp_context=_start_context(self.preload),
                 initializer=_worker_started,
             )
             # the forkserver and the first workers start inside this block, with its settings
@@ -322,19 +328,22 @@ class DaskExecutor(Executor):
             self.client.close()
 
 
-def make_executor(workers: int | None = None, scheduler: Any = None) -> Executor:
+def make_executor(
+    workers: int | None = None, scheduler: Any = None, preload: Sequence[ModuleType] = ()
+) -> Executor:
     """The executor for ``--workers K`` or ``--scheduler ADDRESS``.
 
     Args:
         workers: local processes; default one per core; 1 runs serially in this process.
         scheduler: a Dask scheduler address or Client; overrides ``workers``.
+        preload: modules local workers import before the first task (see ProcessExecutor).
     """
     if scheduler is not None:
         return DaskExecutor(scheduler)
     count = default_workers() if workers is None else workers
     if count < 1:
         raise ValueError(f"--workers must be at least 1, not {count}")
-    return SerialExecutor() if count == 1 else ProcessExecutor(count)
+    return SerialExecutor() if count == 1 else ProcessExecutor(count, preload)
 
 
 def progress_bar(
@@ -368,29 +377,3 @@ class TaskFailed(RuntimeError):
         self.position, self.error, self.others = position, error, others
         more = f" (and {others} more)" if others else ""
         super().__init__(f"task {position} failed: {error.message}{more}")
-
-
-def run_all(
-    fn: Callable[..., Any],
-    shared: Any,
-    tasks: Sequence[tuple],
-    *,
-    workers: int | None = None,
-    scheduler: Any = None,
-    progress: bool | None = None,
-    desc: str = "",
-) -> tuple[list[Any], dict[str, Any]]:
-    """Run every task (see :meth:`Executor.run`) with a progress bar; return the results in
-    task order and a description of the executor.
-
-    Raises:
-        TaskFailed: as for :meth:`Executor.successes`.
-    """
-    results: list[Any] = [None] * len(tasks)
-    with make_executor(workers, scheduler) as executor:
-        with progress_bar(len(tasks), desc=desc, enabled=progress) as bar:
-            for position, value in executor.successes(fn, shared, tasks):
-                results[position] = value
-                bar.update(1)
-        described = executor.describe()
-    return results, described

@@ -1,78 +1,39 @@
-"""The ``killline`` command line: a thin layer over sim.api.
+"""The commands on one run: ``run``, ``list``, ``validate``, ``plot``, ``compare``.
 
-    killline run SCENARIO [--seed N] [--set key.path=value]... [--users N] [--months N] [--out DIR]
-    killline list
-    killline validate SCENARIO [--set ...]
-    killline plot RUN_FOLDER
-    killline compare RUN_FOLDER RUN_FOLDER...
-
-Bad input (a malformed scenario, an unknown key, a value out of range, a missing file)
-prints one line naming the file, the key path and what is allowed, and exits with code 2.
+Each handler imports what it needs (the model, pandas, matplotlib) when it runs, so the
+light commands stay instant.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from sim.cli.common import UsageError, add_scenario_arguments, parse_sets, scenario_overrides
 from sim.scenario import list_scenarios, load_scenario
 from sim.schema import ScenarioError
 
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Bad input that is not a scenario problem (a missing result folder, a bad flag)."""
-
-
-def parse_sets(items: Sequence[str] | None) -> dict[str, str]:
-    """``["a.b=1", ...]`` -> ``{"a.b": "1"}``; values are read as TOML later."""
-    overrides: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ScenarioError("--set", item, "expected key.path=value")
-        overrides[key.strip()] = value.strip()
-    return overrides
-
-
-def scenario_overrides(args: argparse.Namespace) -> dict[str, object]:
-    """--set plus the shortcut flags (--seed, --users, --months) as overrides."""
-    overrides: dict[str, object] = dict(parse_sets(getattr(args, "set", None)))
-    for flag, key in (("seed", "run.seed"), ("users", "run.users"), ("months", "run.months")):
-        value = getattr(args, flag, None)
-        if value is not None:
-            overrides[key] = value
-    return overrides
-
-
-def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments every command that runs a scenario takes."""
-    parser.add_argument("scenario", help="scenario file, or a name in scenarios/")
-    parser.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY.PATH=VALUE",
-        help="override a parameter, e.g. --set kill_line.runway_months=4 (repeatable)",
-    )
-    parser.add_argument("--users", type=int, help="simulated users (default: the scenario's)")
-    parser.add_argument("--months", type=int, help="horizon in months (default: the scenario's)")
-    parser.add_argument("--out", type=Path, help="results root folder (default: ./results)")
-
-
-# ---------------------------------------------------------------------------- commands
-
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim import api
-    from sim.summary import format_outcomes
+    import contextlib
+    import os
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))
-    result = api.run(scenario)
-    folder = api.save(result, args.out, csv=args.csv, with_plots=not args.no_plots)
+    plots = not args.no_plots
+    # With a second core, a spawned painter imports the plotting stack while the model
+    # runs here, then draws half of the plots.
+    with contextlib.ExitStack() as stack:
+        painter = None
+        if plots and (os.cpu_count() or 1) > 1:
+            from sim.plots.painter import Painter
+
+            painter = stack.enter_context(Painter())
+        from sim import api
+        from sim.reports import format_outcomes
+
+        result = api.run(scenario)
+        folder = api.save(result, args.out, plots=plots, csv=args.csv, painter=painter)
     print(
         f"{scenario.title}  ({scenario.name}, seed {result.seed}, {result.users:,} users, "
         f"{scenario.run.months} months, {result.wall_seconds:.2f} s)"
@@ -123,8 +84,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from sim import plots
-    from sim.results import read_tables
+    from sim.folder import read_tables
+    from sim.plots.run import save_run_plots, startup_targets
     from sim.scenario import read_toml
 
     folder = Path(args.folder)
@@ -135,9 +96,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     resolved = read_toml(folder / "resolved.toml", what="resolved scenario")
     threshold = resolved.get("kill_line", {}).get("runway_months")
     out = Path(args.out) if args.out else folder / "plots"
-    from sim.api import startup_targets
-
-    saved = plots.save_run_plots(
+    saved = save_run_plots(
         tables, out, runway_threshold=threshold, startup_targets=startup_targets()
     )
     for path in saved:
@@ -148,7 +107,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.results import read_manifest, read_tables
+    from sim.folder import read_manifest, read_tables
 
     columns = {}
     for folder in args.folders:
@@ -166,25 +125,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------- parser
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="killline",
-        description="Agent-based simulation of China's AI-model market and its kill line.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: Any) -> None:
+    """Add the one-run commands to the killline command line."""
     run = sub.add_parser("run", help="run a scenario once and write its results folder")
     add_scenario_arguments(run)
     run.add_argument("--csv", action="store_true", help="write CSV beside the Parquet tables")
@@ -209,43 +151,3 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("folders", nargs="+")
     compare.add_argument("--metric", default="share", help="a column of the firm table")
     compare.set_defaults(handler=cmd_compare)
-
-    for register in _extensions():
-        register(sub)
-    return parser
-
-
-def _extensions() -> list[Callable]:
-    """Commands defined beside their concept (ensembles, sensitivity, claims)."""
-    found = []
-    for module in ("sim.ensemble", "sim.sensitivity", "sim.claims"):
-        try:
-            imported = __import__(module, fromlist=["register_commands"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        if hasattr(imported, "register_commands"):
-            found.append(imported.register_commands)
-    return found
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``killline`` console command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ScenarioError as exc:
-        print(f"killline: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UsageError as exc:
-        print(f"killline: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("killline: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

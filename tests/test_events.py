@@ -1,0 +1,436 @@
+"""Every event kind acts, in the direction the model description gives it (docs/model.md,
+section 6, "Events").
+
+Each test compares paired runs of one seed, with and without the event, in status_quo at
+test size: the two runs are identical before the event's month and differ from it on.
+Funding rounds, tranches and acquisitions are tested in more detail in test_funding.py,
+the startups' pressures in test_startups.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import firm_rows, paired, simulate, small
+from pandas.testing import assert_frame_equal
+
+from sim.calendar import month_label
+from sim.model import AIMarket
+from sim.scenario import Scenario
+from sim.schema import EVENT_KINDS, SEGMENTS
+
+MONTH = 3  # the events below fire in the third month of the run
+SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def status_quo() -> Scenario:
+    return small("status_quo")
+
+
+def when(scenario: Scenario, month: int = MONTH) -> str:
+    return month_label(month, scenario.run.start)
+
+
+def before_and_after(with_rows: pd.DataFrame, without_rows: pd.DataFrame, column: str):
+    """A column's difference (with - without) before the event's month and from it on."""
+    diff = with_rows[column] - without_rows[column]
+    return diff.loc[1 : MONTH - 1], diff.loc[MONTH:]
+
+
+def mean_users_ratio(scenario: Scenario, event: dict, firm: str) -> float:
+    """The firm's mean users from the event's month on, with over without the event,
+    pooled over SEEDS."""
+    with_users = without_users = 0.0
+    for seed in SEEDS:
+        with_event, without = paired(scenario, [event], seed)
+        with_users += firm_rows(with_event, firm).loc[MONTH:, "users_m"].mean()
+        without_users += firm_rows(without, firm).loc[MONTH:, "users_m"].mean()
+    return with_users / without_users
+
+
+def test_every_event_kind_is_tested():
+    tested = {
+        "investment_programme",
+        "marketing_campaign",
+        "product_launch",
+        "breakthrough",
+        "price_cut",
+        "funding_round",
+        "funding_climate",
+        "enter_vertical",
+        "acquisition_offer",
+        "parameter_shift",
+    }
+    assert set(EVENT_KINDS) == tested, "a new event kind needs its tests here"
+
+
+# ------------------------------------------------------------------ investment programme
+
+
+@pytest.fixture(scope="module")
+def ernie_funded(status_quo) -> Scenario:
+    """Baidu's unit (parent-funded) with cash enough to stay out of austerity and no
+    parental patience, so that its only funding is what its events bring."""
+    return status_quo.with_overrides(
+        {"firms.ernie.capital_bn": 100.0, "firms.ernie.patience_bn": 0.0}
+    )
+
+
+@pytest.fixture(scope="module")
+def programme(ernie_funded) -> tuple[dict, AIMarket, AIMarket]:
+    scenario = ernie_funded
+    event = {
+        "kind": "investment_programme",
+        "firm": "ernie",
+        "start": when(scenario),
+        "months": 4,
+        "total_bn": 16.0,
+        "unit_share": 0.5,
+        "split": {"rd": 0.5, "marketing": 0.25, "supply": 0.25, "efficiency": 0.0, "fixed": 0.0},
+    }
+    return (event, *paired(scenario, [event], 1))
+
+
+def test_programme_spends_its_tranches_on_its_lines(programme):
+    event, with_event, without = programme
+    a, b = firm_rows(with_event, "ernie"), firm_rows(without, "ernie")
+    tranche = event["total_bn"] * event["unit_share"] / event["months"]
+    paid = range(MONTH, MONTH + event["months"])
+    for line, share in event["split"].items():
+        diff = a[f"spend_{line}_bn"] - b[f"spend_{line}_bn"]
+        expected = pd.Series(
+            [tranche * share if m in paid else 0.0 for m in diff.index], diff.index
+        )
+        np.testing.assert_allclose(diff, expected, atol=1e-9, err_msg=line)
+
+
+def test_a_parent_pays_its_programme_in_tranches(programme):
+    event, with_event, without = programme
+    a, b = firm_rows(with_event, "ernie"), firm_rows(without, "ernie")
+    tranche = event["total_bn"] * event["unit_share"] / event["months"]
+    paid = range(MONTH, MONTH + event["months"])
+    expected = [tranche if m in paid else 0.0 for m in a.index]
+    np.testing.assert_allclose(a["funding_bn"] - b["funding_bn"], expected, atol=1e-9)
+
+
+def test_programme_raises_quality_and_supply(programme):
+    _, with_event, without = programme
+    a, b = firm_rows(with_event, "ernie"), firm_rows(without, "ernie")
+    for column in ("quality", "supply"):
+        before, after = before_and_after(a, b, column)
+        assert (before == 0).all(), column
+        assert (after > 0).all(), column
+
+
+# ------------------------------------------------------------------ marketing campaign
+
+
+def campaign(scenario: Scenario, total_bn: float = 2.0) -> dict:
+    return {
+        "kind": "marketing_campaign",
+        "firm": "ernie",
+        "start": when(scenario),
+        "total_bn": total_bn,
+    }
+
+
+def test_campaign_is_marketing_spend_paid_by_the_parent(ernie_funded):
+    event = campaign(ernie_funded)
+    with_event, without = paired(ernie_funded, [event], 1)
+    a, b = firm_rows(with_event, "ernie"), firm_rows(without, "ernie")
+    for column in ("marketing_bn", "funding_bn"):
+        diff = a[column] - b[column]
+        assert diff.loc[MONTH] == pytest.approx(event["total_bn"]), column
+        assert (diff.drop(MONTH).abs() < 1e-9).all(), column
+
+
+def test_campaign_wins_users_in_its_month(ernie_funded):
+    for seed in SEEDS:
+        with_event, without = paired(ernie_funded, [campaign(ernie_funded)], seed)
+        gained = firm_rows(with_event, "ernie")["users_m"] / firm_rows(without, "ernie")["users_m"]
+        assert (gained.loc[: MONTH - 1] == 1).all()
+        assert gained.loc[MONTH] > 1.03, seed
+
+
+def test_campaign_makes_more_users_reconsider(status_quo):
+    """With marketing out of the utility, a campaign still moves more users: the reconsider
+    rate rises by campaign_reconsider_per_bn for each bn paid out."""
+    scenario = status_quo.with_overrides({"choice.b_marketing": 0.0})
+    event = campaign(scenario, total_bn=10.0)
+    for seed in SEEDS:
+        with_event, without = paired(scenario, [event], seed)
+        switched = [
+            model.tables()["migration"]
+            .query("month == @MONTH and `from` != 'none'")["users_m"]
+            .sum()
+            for model in (with_event, without)
+        ]
+        assert switched[0] > 1.5 * switched[1], seed
+
+
+# ------------------------------------------------------------------ product launch
+
+
+@pytest.mark.parametrize(
+    ("firm", "lift", "column"),
+    [
+        ("minimax", {"quality": 0.2}, "quality"),
+        ("minimax", {"supply": 0.5}, "supply"),
+        ("doubao", {"social": 0.6}, "social"),
+        ("minimax", {"new_home_apps": ["weixin", "douyin"]}, None),
+    ],
+    ids=["quality", "supply", "social", "home_apps"],
+)
+def test_launch_lifts_what_it_names_and_wins_users(status_quo, firm, lift, column):
+    event = {"kind": "product_launch", "firm": firm, "month": when(status_quo), **lift}
+    if column is not None:
+        with_event, without = paired(status_quo, [event], 1)
+        before, after = before_and_after(
+            firm_rows(with_event, firm), firm_rows(without, firm), column
+        )
+        assert (before == 0).all()
+        assert (after > 0).all()
+        assert after.loc[MONTH] <= lift[column] + 1e-9
+    assert mean_users_ratio(status_quo, event, firm) > 1.02
+
+
+def test_launch_clips_supply_and_social_to_one(status_quo):
+    event = {"kind": "product_launch", "firm": "yuanbao", "month": when(status_quo)}
+    model = simulate(status_quo.with_events([{**event, "supply": 5.0, "social": 5.0}]), 1)
+    rows = firm_rows(model, "yuanbao")
+    assert rows.loc[MONTH:, "social"].eq(1.0).all()
+    assert rows.loc[MONTH:, "supply"].eq(1.0).all()
+
+
+# ------------------------------------------------------------------ breakthrough
+
+
+def test_breakthrough_event_leaps_past_the_frontier_and_wins_users(status_quo):
+    event = {"kind": "breakthrough", "firm": "kimi", "month": when(status_quo), "size": 0.3}
+    with_event, without = paired(status_quo, [event], 1)
+    a, b = firm_rows(with_event, "kimi"), firm_rows(without, "kimi")
+    assert (a.loc[: MONTH - 1, "quality"] == b.loc[: MONTH - 1, "quality"]).all()
+    assert a.loc[MONTH, "quality"] > 1.0 + 0.2 > b.loc[MONTH, "quality"]
+    events = with_event.tables()["events"]
+    logged = events.query("kind == 'breakthrough' and firm == 'kimi' and origin == 'scenario'")
+    assert logged["month"].tolist() == [MONTH]
+    assert mean_users_ratio(status_quo, event, "kimi") > 1.1
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+def test_breakthroughs_arise_at_their_rate(status_quo, rate):
+    overrides = {
+        "capabilities.breakthrough_rate": rate,
+        "capabilities.breakthrough_rd_elasticity": 0,
+    }
+    model = simulate(status_quo.with_overrides(overrides), 1, 4)
+    events = model.tables()["events"]
+    arising = events.query("kind == 'breakthrough' and origin == 'model'")
+    firms = model.tables()["firms"]
+    # At rate 1 every firm in the market and not collapsing breaks through every month.
+    expected = 0 if rate == 0 else int((firms.query("month > 0")["status"] == "active").sum())
+    assert len(arising) == expected
+    quality = firms.query("month > 0 and status == 'active'")["quality"]
+    assert (quality > 1.0).all() if rate else (quality < 1.0).all()
+
+
+# ------------------------------------------------------------------ price cut
+
+
+@pytest.fixture(scope="module")
+def price_cut(status_quo) -> tuple[dict, AIMarket, AIMarket]:
+    event = {"kind": "price_cut", "firm": "minimax", "month": when(status_quo), "factor": 0.2}
+    return (event, *paired(status_quo, [event], 1))
+
+
+def test_price_cut_multiplies_the_markup(price_cut, status_quo):
+    """API revenue over its serving cost is 1 + api_markup * factor from the cut on."""
+    event, with_event, without = price_cut
+    markup = status_quo.economics.api_markup
+    for model, factor in ((with_event, event["factor"]), (without, 1.0)):
+        rows = firm_rows(model, "minimax")
+        ratio = rows["api_revenue_bn"] / rows["api_cost_bn"]
+        np.testing.assert_allclose(ratio.loc[1 : MONTH - 1], 1 + markup, rtol=1e-9)
+        np.testing.assert_allclose(ratio.loc[MONTH:], 1 + markup * factor, rtol=1e-9)
+    cut, full = (m.api_price(m.firm("minimax")) for m in (with_event, without))
+    assert cut < full
+
+
+def test_price_cut_wins_api_share(price_cut):
+    _, with_event, without = price_cut
+    before, after = before_and_after(
+        firm_rows(with_event, "minimax"), firm_rows(without, "minimax"), "api_share"
+    )
+    assert (before == 0).all()
+    assert (after > 0).all()
+
+
+# ------------------------------------------------------------------ funding climate
+
+
+def climate(scenario: Scenario, sentiment: float) -> dict:
+    return {"kind": "funding_climate", "start": when(scenario, 2), "sentiment": sentiment}
+
+
+def venture_rounds(model: AIMarket) -> int:
+    """Rounds arising in the model from month 2 on."""
+    events = model.tables()["events"]
+    return int(((events["kind"] == "round") & (events["month"] >= 2)).sum())
+
+
+def test_climate_sets_the_sentiment_from_its_month(status_quo):
+    model = simulate(status_quo.with_events([climate(status_quo, 0.3)]), 1)
+    sentiment = model.tables()["market"].set_index("month")["sentiment"]
+    assert (sentiment.loc[:1] == 1.0).all()
+    assert (sentiment.loc[2:] == 0.3).all()
+
+
+def test_a_frozen_climate_stops_venture_rounds(status_quo):
+    frozen = status_quo.with_events([climate(status_quo, 0.0)])
+    assert sum(venture_rounds(simulate(status_quo, seed)) for seed in SEEDS) > 0
+    assert all(venture_rounds(simulate(frozen, seed)) == 0 for seed in SEEDS)
+
+
+@pytest.mark.parametrize("sentiment", [0.25, 2.0])
+def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
+    """Momentum is switched off so that the climate alone sets the odds."""
+    scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0})
+    shifted = scenario.with_events([climate(scenario, sentiment)])
+    seeds = range(1, 7)
+    rounds = sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
+    baseline = sum(venture_rounds(simulate(scenario, seed)) for seed in seeds)
+    assert rounds < 0.6 * baseline if sentiment < 1 else rounds > 1.2 * baseline
+
+
+# ------------------------------------------------------------------ enter vertical
+
+
+def shopping_share(model: AIMarket, firm: str) -> float:
+    """The firm's share of the shopping segment's adopters."""
+    users = model.users
+    held = users.assistant[: users.n_adopters]
+    shopping = users.segment[: users.n_adopters] == SEGMENTS.index("shopping")
+    return float((held[shopping] == model.firm(firm).index).mean())
+
+
+def test_entering_a_vertical_raises_fit_and_segment_share(status_quo):
+    event = {
+        "kind": "enter_vertical",
+        "firm": "doubao",
+        "month": when(status_quo),
+        "vertical": "instant commerce",
+        "segment": "shopping",
+        "fit": 0.95,
+    }
+    assert status_quo.firms["doubao"].segment_fit["shopping"] < event["fit"]
+    for seed in SEEDS:
+        with_event, without = paired(status_quo, [event], seed)
+        assert with_event.firm("doubao").segment_fit["shopping"] == event["fit"]
+        assert shopping_share(with_event, "doubao") > shopping_share(without, "doubao") + 0.02
+
+
+def test_entering_a_vertical_never_lowers_fit(status_quo):
+    event = {
+        "kind": "enter_vertical",
+        "firm": "doubao",
+        "month": when(status_quo),
+        "vertical": "short drama",
+        "segment": "entertainment",
+        "fit": 0.1,
+    }
+    with_event, without = paired(status_quo, [event], 1)
+    assert with_event.firm("doubao").segment_fit == without.firm("doubao").segment_fit
+    assert_frame_equal(with_event.tables()["firms"], without.tables()["firms"])
+
+
+# ------------------------------------------------------------------ acquisition offer
+
+
+@pytest.fixture(scope="module")
+def offer(status_quo) -> tuple[Scenario, AIMarket, AIMarket]:
+    """MiniMax buys Kimi, whose model is the better one. Every user moves with the firm and
+    nobody raises a round, so that users and cash can be followed exactly."""
+    scenario = status_quo.with_overrides(
+        {
+            "acquisition.user_transfer": 1.0,
+            "funding.round_prob": 0.0,
+            "firms.kimi.quality": 1.5,
+        }
+    )
+    event = {"kind": "acquisition_offer", "acquirer": "minimax", "target": "kimi"}
+    events = [{**event, "month": when(scenario)}, {**event, "month": when(scenario, MONTH + 2)}]
+    return (scenario, *paired(scenario, events, 1))
+
+
+def test_offer_takes_the_target_out_of_the_market(offer):
+    _, with_event, _ = offer
+    kimi = firm_rows(with_event, "kimi")
+    assert (kimi.loc[: MONTH - 1, "status"] == "active").all()
+    after = kimi.loc[MONTH:]
+    assert (after["status"] == "acquired").all()
+    assert (after["acquirer"] == "minimax").all()
+    assert (after["status_month"] == MONTH).all()
+    assert (after[["users_m", "capital_bn", "api_share"]] == 0).all().all()
+    # The second offer, two months later, finds the target gone and does nothing.
+    events = with_event.tables()["events"]
+    assert events.query("kind == 'acquired' and firm == 'kimi'")[
+        ["month", "firm", "detail"]
+    ].values.tolist() == [[MONTH, "kimi", "by minimax"]]
+
+
+def test_offer_moves_the_targets_cash_to_the_acquirer(offer):
+    _, with_event, without = offer
+    kimi, minimax = firm_rows(with_event, "kimi"), firm_rows(with_event, "minimax")
+    cash = kimi.loc[MONTH - 1, "capital_bn"]
+    assert cash > 1.0
+    assert kimi.loc[MONTH, "funding_bn"] == pytest.approx(-cash)
+    baseline = firm_rows(without, "minimax")
+    assert minimax.loc[MONTH, "funding_bn"] - baseline.loc[MONTH, "funding_bn"] == pytest.approx(
+        cash
+    )
+    gained = minimax.loc[MONTH, "capital_bn"] - baseline.loc[MONTH, "capital_bn"]
+    assert gained == pytest.approx(cash, rel=0.05)
+
+
+def test_offer_moves_the_targets_users_and_team(offer):
+    _, with_event, without = offer
+    kimi, minimax = firm_rows(with_event, "kimi"), firm_rows(with_event, "minimax")
+    migration = with_event.tables()["migration"]
+    moved = migration.query("month == @MONTH and `from` == 'kimi' and to == 'minimax'")
+    # With user_transfer = 1 every user Kimi held moves to the acquirer.
+    assert moved["users_m"].sum() == pytest.approx(kimi.loc[MONTH - 1, "users_m"])
+    baseline = firm_rows(without, "minimax")
+    assert minimax.loc[MONTH, "users_m"] > baseline.loc[MONTH, "users_m"]
+    # The acquirer's model becomes the better of the two.
+    assert minimax.loc[MONTH, "quality"] > baseline.loc[MONTH, "quality"] + 0.3
+
+
+# ------------------------------------------------------------------ parameter shift
+
+
+def test_parameter_shift_acts_from_its_month(status_quo):
+    event = {
+        "kind": "parameter_shift",
+        "month": when(status_quo),
+        "set": {"economics.legacy_margin": 0.0},
+    }
+    with_event, without = paired(status_quo, [event], 1)
+    assert with_event.params.economics.legacy_margin == 0.0
+    a, b = with_event.tables()["firms"], without.tables()["firms"]
+    early = a["month"] < MONTH
+    assert_frame_equal(a[early], b[early])
+    assert (b.loc[~early, "legacy_revenue_bn"].groupby(b["firm"]).max() > 0).any()
+    assert (a.loc[~early, "legacy_revenue_bn"] == 0).all()
+
+
+def test_an_integer_parameter_shifts_as_an_integer(status_quo):
+    event = {
+        "kind": "parameter_shift",
+        "month": when(status_quo),
+        "set": {"funding.momentum_months": 2},
+    }
+    with_event, _ = paired(status_quo, [event], 1)
+    shifted = with_event.params.funding.momentum_months
+    assert shifted == 2 and isinstance(shifted, int)
