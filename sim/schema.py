@@ -12,46 +12,52 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SEEDS_DIR = PROJECT_ROOT / "seeds"
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
-PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
-ROSTER_FILE = SEEDS_DIR / "firms.toml"
+from sim.schema_money import Acquisition, Capabilities, Economics, Funding, Parent, Parents
+from sim.schema_types import (
+    EXITED,
+    IN_MARKET,
+    PARAMETERS_FILE,
+    PROJECT_ROOT,
+    ROSTER_FILE,
+    SCENARIOS_DIR,
+    SEEDS_DIR,
+    SEGMENTS,
+    SPEND_LINES,
+    TIERS,
+    FirmId,
+    Fraction,
+    NonNegative,
+    Positive,
+    ScenarioError,
+    Strict,
+    YearMonth,
+)
 
-TIERS = ("giant", "midtier", "independent", "vertical")
-SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
-# A firm's status: in the market (competing, possibly past the kill line), or gone.
-IN_MARKET = ("active", "below_kill_line")
-EXITED = ("acquired", "pivoted", "closed")
-SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-
-class ScenarioError(ValueError):
-    """A scenario problem, explained in one line: file, key path, what is allowed."""
-
-    def __init__(self, file: str | Path | None, path: str, message: str) -> None:
-        self.file = str(file) if file is not None else "<scenario>"
-        self.path = path
-        self.message = message
-        where = f"{self.file}: {path}: " if path else f"{self.file}: "
-        super().__init__(where + message)
-
-
-class Strict(BaseModel):
-    """Base of every schema block: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Re-exported: the rest of the package imports these from here.
+__all__ = [
+    "EXITED",
+    "IN_MARKET",
+    "PARAMETERS_FILE",
+    "PROJECT_ROOT",
+    "ROSTER_FILE",
+    "SCENARIOS_DIR",
+    "SEEDS_DIR",
+    "SEGMENTS",
+    "SPEND_LINES",
+    "TIERS",
+    "Acquisition",
+    "Capabilities",
+    "Economics",
+    "Funding",
+    "Parent",
+    "Parents",
+    "ScenarioError",
+    "Strict",
+]
 
 
 def _check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -124,96 +130,6 @@ class Choice(Strict):
     calibration_sample: Annotated[int, Field(ge=100)]
 
 
-class Capabilities(Strict):
-    """Quality against the world frontier, breakthroughs, cost efficiency and supply
-    (sim/capabilities.py)."""
-
-    rd_scale_bn: Positive
-    rd_ref_bn: Positive
-    quality_adjust: Fraction
-    spillover: Fraction
-    breakthrough_rate: Fraction
-    breakthrough_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
-    breakthrough_talent_elasticity: NonNegative
-    breakthrough_efficiency_elasticity: NonNegative
-    breakthrough_size: NonNegative
-    industry_cost_decline: Fraction
-    efficiency_gain: NonNegative
-    efficiency_scale_bn: Positive
-    efficiency_adjust: Fraction
-    supply_scale_bn: Positive
-    supply_decay: Fraction
-    integration_scale_bn: Positive
-    talent_flight: Fraction
-
-
-class Economics(Strict):
-    """Revenue and cost of serving users and selling tokens (money in billions of RMB)."""
-
-    unit_cost_rmb_per_m_tokens: Positive
-    tokens_per_user_month_m: NonNegative
-    commerce_rmb_per_user: NonNegative
-    api_market_bn_month: NonNegative
-    api_market_growth: Annotated[float, Field(ge=-0.5, le=0.5)]
-    api_markup: NonNegative
-    api_b_quality: NonNegative
-    api_b_price: NonNegative
-    token_growth: Annotated[float, Field(ge=-0.2, le=0.5)]
-    min_markup: Annotated[float, Field(ge=-0.5, le=5.0)]
-    price_adjust: Fraction
-    capacity_adjust: Fraction
-    scarcity_elasticity: NonNegative
-    volume_elasticity: NonNegative
-    legacy_erosion: Fraction
-    legacy_margin: Fraction
-    austerity_runway_months: NonNegative
-    austerity_cut: Fraction
-
-
-class Funding(Strict):
-    """Venture rounds and IPOs priced by valuation (sim/valuation.py)."""
-
-    seek_below_runway_months: NonNegative
-    round_runway_months: NonNegative
-    round_close: Fraction
-    max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
-    revenue_multiple: NonNegative
-    team_value_bn: NonNegative
-    team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
-    momentum_weight: NonNegative
-    momentum_months: Annotated[int, Field(ge=1)]
-    momentum_cap: NonNegative
-    user_momentum_weight: Fraction
-    peer_weight: NonNegative
-    sentiment: NonNegative
-    state_fund_min_quality: NonNegative
-    state_fund_close: Fraction
-    ipo_min_valuation_bn: NonNegative
-    ipo_float: Fraction
-
-
-class Parents(Strict):
-    """How parents weigh their AI units' losses (sim/parents.py)."""
-
-    profit_share: Fraction
-    cash_draw: Fraction
-    review_months: Annotated[int, Field(ge=1)]
-    support_horizon_months: NonNegative
-
-
-class Acquisition(Strict):
-    """Giants buying distressed firms at a price, for their users, team and vertical."""
-
-    acquirers: list[FirmId]
-    value_per_user_rmb: NonNegative
-    talent_value_bn: NonNegative
-    vertical_value_bn: NonNegative
-    carry_months: NonNegative
-    distress_distance: float
-    user_transfer: Fraction
-    review_share: Fraction
-
-
 class KillLine(Strict):
     """The kill line (斩杀线): thresholds, and the collapse that follows crossing it."""
 
@@ -256,17 +172,6 @@ class App(Strict):
     owner: str
     mau_m: NonNegative
     source: str
-
-
-class Parent(Strict):
-    """A group that funds an AI unit: its published accounts and its stake in AI."""
-
-    name: str
-    revenue_bn_year: NonNegative
-    profit_bn_year: float
-    cash_bn: NonNegative
-    stake: Fraction
-    sources: dict[str, str] = Field(default_factory=dict)
 
 
 class RosterEntry(Strict):
