@@ -12,46 +12,52 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SEEDS_DIR = PROJECT_ROOT / "seeds"
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
-PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
-ROSTER_FILE = SEEDS_DIR / "firms.toml"
+from sim.schema_money import Acquisition, Capabilities, Economics, Funding, Parent, Parents
+from sim.schema_types import (
+    EXITED,
+    IN_MARKET,
+    PARAMETERS_FILE,
+    PROJECT_ROOT,
+    ROSTER_FILE,
+    SCENARIOS_DIR,
+    SEEDS_DIR,
+    SEGMENTS,
+    SPEND_LINES,
+    TIERS,
+    FirmId,
+    Fraction,
+    NonNegative,
+    Positive,
+    ScenarioError,
+    Strict,
+    YearMonth,
+)
 
-TIERS = ("giant", "midtier", "independent", "vertical")
-SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
-# A firm's status: in the market (competing, possibly past the kill line), or gone.
-IN_MARKET = ("active", "below_kill_line")
-EXITED = ("acquired", "pivoted", "closed")
-SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-
-class ScenarioError(ValueError):
-    """A scenario problem, explained in one line: file, key path, what is allowed."""
-
-    def __init__(self, file: str | Path | None, path: str, message: str) -> None:
-        self.file = str(file) if file is not None else "<scenario>"
-        self.path = path
-        self.message = message
-        where = f"{self.file}: {path}: " if path else f"{self.file}: "
-        super().__init__(where + message)
-
-
-class Strict(BaseModel):
-    """Base of every schema block: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Re-exported: the rest of the package imports these from here.
+__all__ = [
+    "EXITED",
+    "IN_MARKET",
+    "PARAMETERS_FILE",
+    "PROJECT_ROOT",
+    "ROSTER_FILE",
+    "SCENARIOS_DIR",
+    "SEEDS_DIR",
+    "SEGMENTS",
+    "SPEND_LINES",
+    "TIERS",
+    "Acquisition",
+    "Capabilities",
+    "Economics",
+    "Funding",
+    "Parent",
+    "Parents",
+    "ScenarioError",
+    "Strict",
+]
 
 
 def _check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
@@ -124,65 +130,6 @@ class Choice(Strict):
     calibration_sample: Annotated[int, Field(ge=100)]
 
 
-class Capabilities(Strict):
-    """Quality, breakthroughs, cost efficiency and supply."""
-
-    frontier_growth: Fraction
-    rd_productivity: NonNegative
-    rd_scale_bn: Positive
-    spillover: Fraction
-    breakthrough_rate: Fraction
-    breakthrough_rd_ref_bn: Positive
-    breakthrough_rd_elasticity: NonNegative
-    breakthrough_size: NonNegative
-    industry_cost_decline: Fraction
-    efficiency_gain: NonNegative
-    efficiency_scale_bn: Positive
-    efficiency_catchup: Fraction
-    supply_scale_bn: Positive
-    talent_flight: Fraction
-
-
-class Economics(Strict):
-    """Revenue and cost of serving users and selling tokens (money in billions of RMB)."""
-
-    unit_cost_rmb_per_m_tokens: Positive
-    tokens_per_user_month_m: NonNegative
-    commerce_rmb_per_user: NonNegative
-    api_market_bn_month: NonNegative
-    api_market_growth: Annotated[float, Field(ge=-0.5, le=0.5)]
-    api_markup: NonNegative
-    api_b_quality: NonNegative
-    api_b_price: NonNegative
-    legacy_erosion: Fraction
-    legacy_margin: Fraction
-    austerity_runway_months: NonNegative
-    austerity_cut: Fraction
-
-
-class Funding(Strict):
-    """Venture rounds and parents' support."""
-
-    seek_below_runway_months: NonNegative
-    round_prob: Fraction
-    momentum_weight: NonNegative
-    momentum_months: Annotated[int, Field(ge=1)]
-    round_runway_months: NonNegative
-    sentiment: NonNegative
-
-
-class Acquisition(Strict):
-    """Giants buying distressed firms for their users and talent."""
-
-    acquirers: list[FirmId]
-    value_per_user_rmb: NonNegative
-    talent_value_bn: NonNegative
-    carry_months: NonNegative
-    prob: Fraction
-    distress_distance: float
-    user_transfer: Fraction
-
-
 class KillLine(Strict):
     """The kill line (斩杀线): thresholds, and the collapse that follows crossing it."""
 
@@ -239,7 +186,6 @@ class RosterEntry(Strict):
     capital_bn: NonNegative
     spend_bn_month: NonNegative
     spend_split: dict[str, Fraction]
-    patience_bn: NonNegative
     quality: Annotated[float, Field(ge=0.0, le=2.0)]
     cost_efficiency: Positive
     supply: Fraction
@@ -250,6 +196,9 @@ class RosterEntry(Strict):
     api_share: Fraction
     home_apps: list[str]
     segment_fit: dict[str, Fraction]
+    parent: str = ""
+    open_weights: bool = False
+    listed: bool = False
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -261,6 +210,8 @@ class RosterEntry(Strict):
             raise ValueError(f"spend_split: fractions must sum to 1, they sum to {total:.4f}")
         if (self.tier == "vertical") != bool(self.vertical):
             raise ValueError("vertical: must be set for tier 'vertical' and empty otherwise")
+        if (self.funding_source == "parent") != bool(self.parent):
+            raise ValueError("parent: must name a [parents] entry for parent-funded firms only")
         return self
 
 
@@ -372,6 +323,24 @@ class AcquisitionOffer(EventBase):
     month: YearMonth
 
 
+class IpoWindow(EventBase):
+    """From a month on, for `months` months, firms worth enough can list (sim/valuation.py)."""
+
+    kind: Literal["ipo_window"]
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+
+
+class IntegrationInvestment(EventBase):
+    """A firm invests in fusing its AI with its existing business (paid as fixed cost)."""
+
+    kind: Literal["integration_investment"]
+    firm: FirmId
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+    total_bn: NonNegative
+
+
 class ParameterShift(EventBase):
     """From a month on, parameters take new values (e.g. the turn to cost efficiency)."""
 
@@ -390,13 +359,23 @@ Event = Annotated[
     | FundingClimate
     | EnterVertical
     | AcquisitionOffer
+    | IpoWindow
+    | IntegrationInvestment
     | ParameterShift,
     Field(discriminator="kind"),
 ]
 EVENT_KINDS = {
     cls.model_fields["kind"].annotation.__args__[0]: cls for cls in get_args(get_args(Event)[0])
 }
-SHIFTABLE_SECTIONS = ("market", "choice", "capabilities", "economics", "funding", "kill_line")
+SHIFTABLE_SECTIONS = (
+    "market",
+    "choice",
+    "capabilities",
+    "economics",
+    "funding",
+    "parent_support",
+    "kill_line",
+)
 # Parameters read only while the model is built: shifting them mid-run would do nothing.
 SET_UP_ONLY = {
     "market.internet_users_m",
@@ -427,12 +406,24 @@ class ScenarioSchema(Strict):
     capabilities: Capabilities
     economics: Economics
     funding: Funding
+    parent_support: Parents
     acquisition: Acquisition
     kill_line: KillLine
     startups: Startups
     firms: dict[FirmId, RosterEntry]
     apps: dict[str, App]
+    parents: dict[str, Parent] = Field(default_factory=dict)
     events: list[Event]
+
+    @model_validator(mode="after")
+    def _parents(self) -> ScenarioSchema:
+        for firm_id, firm in self.firms.items():
+            if firm.parent and firm.parent not in self.parents:
+                known = ", ".join(sorted(self.parents)) or "none"
+                raise ValueError(
+                    f"firms.{firm_id}.parent: unknown parent {firm.parent!r}; known: {known}"
+                )
+        return self
 
     @property
     def firm_ids(self) -> list[str]:
