@@ -20,7 +20,9 @@ from sim.schema import (
     EnterVertical,
     FundingClimate,
     FundingRound,
+    IntegrationInvestment,
     InvestmentProgramme,
+    IpoWindow,
     Launch,
     MarketingCampaign,
     MarketingCut,
@@ -49,16 +51,22 @@ class EventSchedule:
         for event in model.params.events:
             when = getattr(event, "start", None) or event.month
             self.due[month_index(when, start)].append(event)
-            if isinstance(event, InvestmentProgramme | MarketingCampaign):
+            if isinstance(event, InvestmentProgramme | MarketingCampaign | IntegrationInvestment):
                 self._attach(event, month_index(when, start))
             if isinstance(event, Launch):
                 firm = model.firm(event.firm)
                 firm.status = UNLAUNCHED
 
-    def _attach(self, event: InvestmentProgramme | MarketingCampaign, first_month: int) -> None:
+    def _attach(
+        self,
+        event: InvestmentProgramme | MarketingCampaign | IntegrationInvestment,
+        first_month: int,
+    ) -> None:
         firm = self.model.firm(event.firm)
         if isinstance(event, InvestmentProgramme):
             total, split = event.total_bn * event.unit_share, dict(event.split)
+        elif isinstance(event, IntegrationInvestment):
+            total, split = event.total_bn, {"fixed": 1.0}
         else:
             total, split = event.total_bn, {"marketing": 1.0}
         firm.programmes.append(
@@ -68,6 +76,7 @@ class EventSchedule:
                 total_bn=total,
                 split=split,
                 campaign=isinstance(event, MarketingCampaign),
+                integration=isinstance(event, IntegrationInvestment),
             )
         )
 
@@ -82,6 +91,9 @@ class EventSchedule:
             case InvestmentProgramme():
                 detail = f"{event.total_bn * event.unit_share:.1f} bn over {event.months} months"
                 model.log_event(event.kind, event.firm, detail, forced=True)
+            case IntegrationInvestment():
+                detail = f"{event.total_bn:.2f} bn over {event.months} months"
+                model.log_event(event.kind, event.firm, detail, event.total_bn, forced=True)
             case MarketingCampaign():
                 if event.trial_review_rate > 0:
                     model.firm(event.firm).trial_review_rate = event.trial_review_rate
@@ -115,14 +127,18 @@ class EventSchedule:
             case Breakthrough():
                 model.firm(event.firm).break_through(event.size, forced=True)
             case PriceCut():
-                model.firm(event.firm).api_markup_factor *= event.factor
+                model.firm(event.firm).markup *= event.factor
                 model.log_event(event.kind, event.firm, f"markup x{event.factor:.2f}", forced=True)
             case FundingRound():
                 firm = model.firm(event.firm)
                 if firm.in_market and not firm.collapsing:
                     firm.receive(event.amount_bn, "round")
                     model.log_event(
-                        event.kind, event.firm, f"{event.amount_bn:.2f} bn", forced=True
+                        event.kind,
+                        event.firm,
+                        f"{event.amount_bn:.2f} bn",
+                        event.amount_bn,
+                        forced=True,
                     )
             case FundingClimate():
                 model.shift_parameters({"funding.sentiment": event.sentiment})
@@ -135,7 +151,11 @@ class EventSchedule:
             case AcquisitionOffer():
                 acquirer, target = model.firm(event.acquirer), model.firm(event.target)
                 if acquirer.in_market and target.in_market:
-                    funding.takeover(model, acquirer, target)
+                    price = funding.standalone_value(target)
+                    funding.takeover(model, acquirer, target, price=price)
+            case IpoWindow():
+                model.ipo_window_until = model.month + event.months
+                model.log_event(event.kind, "", f"{event.months} months", forced=True)
             case ParameterShift():
                 model.shift_parameters(event.set)
                 detail = ", ".join(f"{k}={v:g}" for k, v in event.set.items())

@@ -19,8 +19,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sim.firms import EXITED
-from sim.schema import TIERS
+from sim.schema import EXITED, TIERS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +38,7 @@ COLUMNS = (
     "exit_month",
     "exit_date",
     "acquirer",
-    "status",
+    "status_end",
     "share_end",
     "capital_end_bn",
     "end_month",
@@ -95,7 +94,7 @@ def fates(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFra
         Columns ``firm``, ``name``, ``tier``; ``crossed`` (bool), ``crossed_month``
         (Int64, missing if never) and ``crossed_date`` (``YYYY-MM`` or ""); ``exit``
         (acquired, pivoted, closed or ""), ``exit_month``, ``exit_date``; ``acquirer``
-        (or ""); ``status`` at the horizon; ``share_end``, ``capital_end_bn``;
+        (or ""); ``status_end`` (status at the horizon); ``share_end``, ``capital_end_bn``;
         ``end_month``: the earlier of crossing and exit (missing if neither). Rows in the
         firm table's order (replicate, then firm).
     """
@@ -132,7 +131,7 @@ def fates(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFra
     table["exit_month"] = left.where(gone).astype("Int64")
     table["exit_date"] = _dates(table["exit_month"], dates)
     table["acquirer"] = last["acquirer"].fillna("").to_numpy() if "acquirer" in last else ""
-    table["status"] = status
+    table["status_end"] = status
     table["share_end"] = last["share"].to_numpy() if "share" in last else math.nan
     table["capital_end_bn"] = last["capital_bn"].to_numpy() if "capital_bn" in last else math.nan
     table["end_month"] = table[["crossed_month", "exit_month"]].min(axis=1).astype("Int64")

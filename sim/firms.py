@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING
 
 import mesa
 
-from sim.schema import SPEND_LINES
+from sim import capabilities, fusion, pricing
+from sim.schema import IN_MARKET, SPEND_LINES
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
     from sim.schema import RosterEntry
 
-IN_MARKET = ("active", "below_kill_line")
 # a firm whose `launch` event is still to come
 UNLAUNCHED = "unlaunched"
-EXITED = ("acquired", "pivoted", "closed")
 DISCRETIONARY = ("rd", "marketing", "supply", "efficiency")
 
 
@@ -40,6 +39,7 @@ class Programme:
     total_bn: float
     split: dict[str, float]
     campaign: bool = False
+    integration: bool = False
 
     def tranche(self, month: int) -> float:
         """The programme's spend in `month` (bn)."""
@@ -100,7 +100,9 @@ class Firm(mesa.Agent):
         self.reserve = entry.capital_bn
         self.base_spend = entry.spend_bn_month
         self.base_split = dict(entry.spend_split)
-        self.patience = entry.patience_bn
+        self.parent_id = entry.parent
+        self.open_weights = entry.open_weights
+        self.listed = entry.listed
         self.quality = entry.quality
         self.cost_efficiency = entry.cost_efficiency
         self.supply = entry.supply
@@ -109,7 +111,12 @@ class Firm(mesa.Agent):
         self.legacy_base = entry.legacy_revenue_bn_month
         self.arpu = entry.arpu_rmb
         self.api_share = entry.api_share
-        self.api_markup_factor = 1.0
+        self.api_share_start = entry.api_share
+        self.markup = model.params.economics.api_markup
+        self.capacity_tn = 0.0
+        self.tokens_history: list[float] = []
+        self.api_tokens_tn = 0.0
+        self.consumer_tokens_tn = 0.0
         self.home_apps = list(entry.home_apps)
         self.segment_fit = dict(entry.segment_fit)
         self.entered_verticals: list[str] = []
@@ -126,6 +133,20 @@ class Firm(mesa.Agent):
         self.programmes: list[Programme] = []
         self.cost_efficiency_start = entry.cost_efficiency
         self.parent_topups = 0.0
+        self.parent_supports = entry.funding_source == "parent"
+        self.months_unjustified = 0
+        self.loss_history: list[float] = []
+        self.presence_history: list[float] = []
+        self.strategic_value = 0.0
+        self.reviewed_loss = 0.0
+        self.presence_start = 0.0
+        self.talent = 0.0
+        self.efficiency_talent = 1.0
+        self.supply_upkeep = self.base_spend * self.base_split["supply"]
+        self.rivals_users_start = 0.0
+        self.valuation_bn = math.nan
+        self.api_revenue_history: list[float] = []
+        self.breakthroughs = 0
         self.months_past_line = 0
         self.collapse_months = 0
         self.users_m = 0.0
@@ -201,13 +222,31 @@ class Firm(mesa.Agent):
 
     @property
     def headroom(self) -> float:
-        """Money the firm can still count on beyond its cash: parent's patience and
-        committed programmes (bn)."""
+        """Money the firm can still count on beyond its cash (bn): committed programmes,
+        and while its parent supports it, ``support_horizon_months`` of its burn."""
         if self.funding_source != "parent":
             return 0.0
         month = self.model.month
         committed = sum(p.remaining(month) for p in self.programmes)
-        return max(0.0, self.patience - self.parent_topups) + committed
+        if self.parent_supports:
+            horizon = self.model.params.parent_support.support_horizon_months
+            committed += horizon * max(0.0, self.reviewed_loss)
+        return committed
+
+    @property
+    def tokens_tn(self) -> float:
+        """Tokens served this month, API and own assistant (trillions)."""
+        return self.api_tokens_tn + self.consumer_tokens_tn
+
+    @property
+    def api_price(self) -> float:
+        """API price this month (RMB per million tokens)."""
+        return self.model.api_price(self)
+
+    @property
+    def effective_rd(self) -> float:
+        """R&D spend times cost efficiency this month (bn)."""
+        return self.accounts.spend["rd"] * self.cost_efficiency
 
     # ------------------------------------------------------------------ stages
 
@@ -246,30 +285,46 @@ class Firm(mesa.Agent):
         months = runway(self.capital + self.headroom, burn, cap)
         return months < self.model.params.economics.austerity_runway_months
 
-    def update_capabilities(self) -> None:
-        """Quality drifts behind the moving world frontier (1.0), rises with R&D
-        (diminishing returns) and open-weight spill-over towards the frontier, and jumps
-        with a breakthrough; cost efficiency follows own efficiency work while rivals catch
-        up; supply grows with supply investment."""
+    def calibrate_capabilities(self, open_best: float) -> None:
+        """Fix research and efficiency talent so that month 0 is a fixed point of
+        :meth:`update_capabilities` (sim/capabilities.py)."""
+        caps = self.model.params.capabilities
+        self.talent = capabilities.calibrate_talent(
+            self.quality, self.effective_rd, open_best, caps
+        )
+        level = capabilities.efficiency_level(self.accounts.spend["efficiency"], caps)
+        self.efficiency_talent = self.cost_efficiency / level
+
+    def update_capabilities(self, open_best: float) -> None:
+        """Quality moves towards the level its research sustains (relative to the moving
+        world frontier, lifted by the best open-weight model), and jumps with a
+        breakthrough; cost efficiency moves towards the level its efficiency work
+        sustains; supply is built above upkeep and decays below it.
+
+        Args:
+            open_best: the best open-weight model's quality at the start of the stage.
+        """
         caps = self.model.params.capabilities
         spend = self.accounts.spend
-        effective_rd = spend["rd"] * self.cost_efficiency
-        self.quality /= 1.0 + caps.frontier_growth
-        self.quality += caps.rd_productivity * math.log1p(effective_rd / caps.rd_scale_bn)
-        self.quality += caps.spillover * max(0.0, 1.0 - self.quality)
+        effective_rd = self.effective_rd
+        target = capabilities.target_quality(self.talent, effective_rd, open_best, caps)
+        self.quality = capabilities.step_quality(self.quality, target, caps)
         if self.collapsing:
             self.quality *= 1.0 - caps.talent_flight
-        rate = caps.breakthrough_rate * (
-            (effective_rd / caps.breakthrough_rd_ref_bn) ** caps.breakthrough_rd_elasticity
+        odds = capabilities.breakthrough_odds(
+            self.quality, self.talent, self.cost_efficiency, effective_rd, caps
         )
-        if not self.collapsing and self.model.rng.random() < min(1.0, rate):
+        if not self.collapsing and self.model.rng.random() < odds:
             self.break_through(caps.breakthrough_size, forced=False)
-
-        self.cost_efficiency = 1.0 + (self.cost_efficiency - 1.0) * (1.0 - caps.efficiency_catchup)
-        self.cost_efficiency += caps.efficiency_gain * math.log1p(
-            spend["efficiency"] / caps.efficiency_scale_bn
+        self.cost_efficiency = capabilities.step_efficiency(
+            self.cost_efficiency, self.efficiency_talent, spend["efficiency"], caps
         )
-        self.supply += (1.0 - self.supply) * -math.expm1(-spend["supply"] / caps.supply_scale_bn)
+        self.supply = capabilities.step_supply(
+            self.supply, spend["supply"], self.supply_upkeep, caps
+        )
+        month = self.model.month
+        tranche = sum(p.tranche(month) for p in self.programmes if p.integration)
+        fusion.integrate(self, tranche, caps.integration_scale_bn)
 
     def update_attention(self, *, steady: bool = False) -> None:
         """The marketing stock follows this month's marketing (campaigns included), news
@@ -290,6 +345,7 @@ class Firm(mesa.Agent):
         """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), and
         the leap makes news."""
         self.quality = max(self.quality, 1.0) + size
+        self.breakthroughs += 1
         self.make_news(self.model.params.awareness.breakthrough_news * size)
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
 
@@ -315,17 +371,19 @@ class Firm(mesa.Agent):
             self.mau_m * econ.commerce_rmb_per_user * self.supply * supply_need / 1000.0
         )
         acc.api_revenue = api_revenue
-        acc.api_cost = api_revenue / (1.0 + econ.api_markup * self.api_markup_factor)
+        acc.api_cost = api_revenue / (1.0 + self.markup)
         acc.legacy_revenue = econ.legacy_margin * self.integration * self.legacy_base
-        acc.inference_cost = (
-            self.mau_m * econ.tokens_per_user_month_m * self.model.unit_cost(self) / 1000.0
-        )
+        tokens_per_user = self.model.tokens_per_user_m
+        acc.inference_cost = self.mau_m * tokens_per_user * self.model.unit_cost(self) / 1000.0
+        self.api_tokens_tn = pricing.api_tokens_tn(api_revenue, self.api_price)
+        self.consumer_tokens_tn = pricing.consumer_tokens_tn(self.mau_m, tokens_per_user)
+        self.api_revenue_history.append(api_revenue)
 
     def book(self) -> None:
-        """Capital moves by revenue - costs; the unfused part of a legacy business erodes."""
-        econ = self.model.params.economics
+        """Capital moves by revenue - costs; rivals' assistants erode the legacy business
+        as far as the fused AI does not defend it (sim/fusion.py)."""
         self.capital += self.accounts.revenue - self.accounts.costs
-        self.legacy_base *= 1.0 - econ.legacy_erosion * (1.0 - self.integration)
+        fusion.erode(self, self.model)
 
     def open_books(self) -> None:
         """A fresh month: no revenue, costs or funding yet."""
@@ -352,10 +410,14 @@ class Firm(mesa.Agent):
             self.runway_months, presence, kill.runway_months, kill.share_floor[self.tier]
         )
 
-    def leave_market(self, status: str, acquirer: str = "") -> None:
-        """Exit for good: acquired, pivoted out of the general market, or closed."""
+    def leave_market(
+        self, status: str, acquirer: str = "", *, price: float = math.nan, deal: str = ""
+    ) -> None:
+        """Exit for good: acquired (at `price`, bn; `deal` says whether the product lives
+        on), pivoted out of the general market, or closed."""
         self.status = status
         self.status_month = self.model.month
         self.acquirer = acquirer
         self.api_share = 0.0
-        self.model.log_event(status, self.firm_id, f"by {acquirer}" if acquirer else "")
+        detail = f"{deal} by {acquirer}".strip() if acquirer else ""
+        self.model.log_event(status, self.firm_id, detail, price)

@@ -226,7 +226,7 @@ def save(
 
 def _run_report(result: Result, folder: Path, plots: bool, painter: Painter | None = None) -> None:
     """A run's plots (half drawn by the painter, when there is one) and summary.md."""
-    from sim.reports import run_summary
+    from sim.reports import run_facts, run_summary
 
     scenario, facts = result.scenario, result.facts
     saved = []
@@ -241,14 +241,7 @@ def _run_report(result: Result, folder: Path, plots: bool, painter: Painter | No
             painter=painter,
             tables_folder=folder,
         )
-    worded = {
-        "scenario": f"`{scenario.name}`",
-        "seed": scenario.run.seed,
-        "simulated users": f"{scenario.run.users:,}",
-        "months": scenario.run.months,
-        "claims": ", ".join(scenario.claims) or "none",
-        "wall time (s)": f"{facts.get('wall_seconds', 0.0):.2f}",
-    }
+    worded = run_facts(scenario, facts)
     _write_summary(folder, run_summary(scenario.title, result.tables, worded, saved))
 
 
@@ -279,7 +272,7 @@ def _write_summary(folder: Path, text: str) -> None:
 
 def _ensemble_report(result: Result, folder: Path, plots: bool) -> None:
     """An ensemble's plots (sim/plots/ensemble.py) and summary.md."""
-    from sim.reports import ensemble_summary
+    from sim.reports import ensemble_facts, ensemble_summary
 
     scenario, facts = result.scenario, result.facts
     tables = result.summary_tables()
@@ -288,23 +281,14 @@ def _ensemble_report(result: Result, folder: Path, plots: bool) -> None:
         from sim.plots.ensemble import save_ensemble_plots
 
         saved = save_ensemble_plots(tables, folder / "plots")
-    rate = facts.get("replicates_per_second")
-    worded = {
-        "scenario": f"`{scenario.name}` ({scenario.title})",
-        "claims": ", ".join(scenario.claims) or "none",
-        "replicates": f"{len(facts['seeds'])} (seeds spawned from {scenario.run.seed})",
-        "simulated users": f"{scenario.run.users:,}",
-        "months": scenario.run.months,
-        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers)",
-        "throughput": f"{rate:.2f} replicates/s" if rate else "n/a (all replicates resumed)",
-    }
+    worded = ensemble_facts(scenario, facts)
     _write_summary(folder, ensemble_summary(scenario.title, tables, worded, saved))
 
 
 def _sweep_report(result: Result, folder: Path, plots: bool) -> None:
     """A sweep's charts (one per parameter, sim/plots/analysis.py) and summary.md."""
     from sim.outcomes import OUTCOMES
-    from sim.reports import sweep_summary
+    from sim.reports import sweep_facts, sweep_summary
 
     scenario, facts = result.scenario, result.facts
     means = result.tables["means"]
@@ -321,16 +305,7 @@ def _sweep_report(result: Result, folder: Path, plots: bool) -> None:
             for parameter in parameters
         }
         saved = save_figures(charts, folder / "plots")
-    runs = len(result.tables["sweep"])
-    worded = {
-        "scenario": f"`{scenario.name}`",
-        "grid": f"{facts['points']} points x {facts['replicates']} replicates = {runs} runs "
-        f"({scenario.run.users:,} users, {scenario.run.months} months)",
-        "seeds": "common random numbers: replicate i uses the same seed at every point "
-        f"(spawned from {scenario.run.seed})",
-        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
-        f"{facts.get('run_seconds')} s",
-    }
+    worded = sweep_facts(scenario, facts, runs=len(result.tables["sweep"]))
     text = sweep_summary(scenario.title, means, parameters, worded, saved, outcomes=list(OUTCOMES))
     _write_summary(folder, text)
 
@@ -339,10 +314,10 @@ def _sensitivity_report(result: Result, folder: Path, plots: bool) -> None:
     """A sensitivity analysis's charts (one per outcome, sim/plots/analysis.py) and
     summary.md."""
     from sim.experiments.methods import INDEX_COLUMNS
-    from sim.reports import sensitivity_summary
+    from sim.reports import sensitivity_facts, sensitivity_summary
 
     scenario, facts = result.scenario, result.facts
-    method, problem = facts["method"], facts["problem"]
+    method = facts["method"]
     indices = result.tables["indices"]
     saved = []
     if plots:
@@ -355,21 +330,7 @@ def _sensitivity_report(result: Result, folder: Path, plots: bool) -> None:
             for outcome in dict.fromkeys(indices["outcome"])
         }
         saved = save_figures(charts, folder / "plots")
-    bounds = ", ".join(
-        f"`{name}` {lo:g}-{hi:g}"
-        for name, (lo, hi) in zip(problem["names"], problem["bounds"], strict=True)
-    )
-    worded = {
-        "scenario": f"`{scenario.name}` ({scenario.run.users:,} users, "
-        f"{scenario.run.months} months)",
-        "parameters": bounds,
-        "sample": f"{facts['sample_points']} points ({facts['samples']} "
-        + ("trajectories" if method == "morris" else "base samples")
-        + f") x {facts['replicates']} replicates = {facts['runs']} runs; the same seeds at "
-        f"every point (common random numbers, spawned from {scenario.run.seed})",
-        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
-        f"{facts['run_seconds']} s",
-    }
+    worded = sensitivity_facts(scenario, facts)
     text = sensitivity_summary(
         scenario.title, method, indices, INDEX_COLUMNS[method], worded, saved
     )

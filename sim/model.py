@@ -25,7 +25,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import funding, kill_line
+from sim import funding, kill_line, pricing
 from sim.calendar import month_label
 from sim.events import EventSchedule
 from sim.firms import Firm
@@ -96,9 +96,12 @@ class AIMarket(mesa.Model):
         self._startup_tokens_at_start = self.startups.token_spend_bn
         self.schedule_of_events = EventSchedule(self)
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
+        self.ipo_window_until = 0
 
         self.set_budgets()
+        open_best = self.open_best
         for firm in self.firm_list:
+            firm.calibrate_capabilities(open_best)
             firm.update_attention(steady=True)
         market = params.market
         self.month0_fit = self.users.fit_month0(
@@ -107,8 +110,15 @@ class AIMarket(mesa.Model):
         self._api_channel = self._fit_api_channels()
         self.settle_accounts(book=False)
         for firm in self.firm_list:
+            firm.capacity_tn = firm.tokens_tn
+            firm.tokens_history.append(firm.tokens_tn)
+            firm.reviewed_loss = firm.burn
             firm.measure_kill_line()
         self.count_users()
+        for firm in self.firm_list:
+            firm.presence_start = max(firm.share, firm.api_share)
+            firm.rivals_users_start = self.total_users_m - firm.users_m
+        funding.value_firms(self)
         self.collect()
         # All of the above builds month 0: it counts as set-up, and the stages count months.
         self.stage_seconds = defaultdict(float, {"set-up": time.perf_counter() - began})
@@ -124,6 +134,7 @@ class AIMarket(mesa.Model):
         self.update_attention()
         self.move_users()
         self.settle_accounts()
+        self.set_prices()
         self.raise_funds()
         self.acquire_distressed()
         self.apply_kill_line()
@@ -154,8 +165,9 @@ class AIMarket(mesa.Model):
     @stage("capabilities")
     def update_capabilities(self) -> None:
         """Quality, breakthroughs, cost efficiency and supply move with the spend."""
+        open_best = self.open_best
         for firm in self.firms_in_market():
-            firm.update_capabilities()
+            firm.update_capabilities(open_best)
 
     @stage("capabilities")
     def update_attention(self) -> None:
@@ -196,6 +208,13 @@ class AIMarket(mesa.Model):
             )
             if book:
                 firm.book()
+
+    @stage("accounts")
+    def set_prices(self) -> None:
+        """Every firm decides next month's API markup; serving capacity follows demand."""
+        econ = self.params.economics
+        for firm in self.firms_in_market():
+            pricing.set_price(firm, econ, self.params.funding.momentum_months)
 
     @stage("funding")
     def raise_funds(self) -> None:
@@ -255,9 +274,18 @@ class AIMarket(mesa.Model):
         """Firms still competing (active or collapsing), in roster order."""
         return [firm for firm in self.firm_list if firm.in_market]
 
-    def remove_from_market(self, firm: Firm, status: str, acquirer: str = "") -> None:
-        """A firm leaves the market for good; its remaining users choose again now."""
-        firm.leave_market(status, acquirer)
+    def remove_from_market(
+        self,
+        firm: Firm,
+        status: str,
+        acquirer: str = "",
+        *,
+        price: float = math.nan,
+        deal: str = "",
+    ) -> None:
+        """A firm leaves the market for good; its remaining users choose again now. A sale
+        records its `price` (bn) and kind of `deal`."""
+        firm.leave_market(status, acquirer, price=price, deal=deal)
         self.users.evacuate(firm.index, self.market_view())
 
     def shift_parameters(self, updates: dict[str, float]) -> None:
@@ -266,13 +294,26 @@ class AIMarket(mesa.Model):
         params = self.params
         for key, value in updates.items():
             section, name = key.split(".", 1)
-            block = getattr(params, section).model_copy(update={name: value})
+            block = getattr(params, section)
+            # shifts arrive as floats; an integer parameter keeps its type
+            typed = type(getattr(block, name))(value)
+            block = block.model_copy(update={name: typed})
             params = params.model_copy(update={section: block})
         self.params = params
 
-    def log_event(self, kind: str, firm: str, detail: str = "", *, forced: bool = False) -> None:
-        """Write an event (scheduled or arising in the model) to the events table."""
-        self.recorder.event(self, kind, firm, detail, "scenario" if forced else "model")
+    def log_event(
+        self,
+        kind: str,
+        firm: str,
+        detail: str = "",
+        amount_bn: float = math.nan,
+        *,
+        forced: bool = False,
+    ) -> None:
+        """Write an event (scheduled or arising in the model) to the events table;
+        `amount_bn` is the money it moves (a round's size, a deal's price)."""
+        origin = "scenario" if forced else "model"
+        self.recorder.event(self, kind, firm, detail, origin, amount_bn)
 
     # ------------------------------------------------------------------ derived
 
@@ -280,6 +321,16 @@ class AIMarket(mesa.Model):
     def date(self) -> str:
         """Calendar month of the current state ("YYYY-MM")."""
         return month_label(self.month, self.params.run.start)
+
+    @property
+    def open_best(self) -> float:
+        """The best open-weight model in the market (quality; 0 if none)."""
+        return max((f.quality for f in self.firms_in_market() if f.open_weights), default=0.0)
+
+    @property
+    def ipo_window_open(self) -> bool:
+        """Whether an `ipo_window` event has opened a window that lasts this month."""
+        return self.month < self.ipo_window_until
 
     @property
     def best_quality(self) -> float:
@@ -339,6 +390,13 @@ class AIMarket(mesa.Model):
         others = max(0.0, econ.api_market_bn_month - self._startup_tokens_at_start)
         return others * (1.0 + econ.api_market_growth) ** self.month + self.startups.token_spend_bn
 
+    @property
+    def tokens_per_user_m(self) -> float:
+        """Million tokens a month a consumer assistant's monthly user takes this month
+        (grows at ``economics.token_growth``: reasoning, agents, coding)."""
+        econ = self.params.economics
+        return econ.tokens_per_user_month_m * (1.0 + econ.token_growth) ** self.month
+
     def unit_cost(self, firm: Firm) -> float:
         """The firm's cost of serving a million tokens this month (RMB)."""
         econ, caps = self.params.economics, self.params.capabilities
@@ -348,9 +406,9 @@ class AIMarket(mesa.Model):
         return industry / firm.cost_efficiency
 
     def api_price(self, firm: Firm) -> float:
-        """The firm's API price per million tokens (RMB): unit cost plus its markup."""
-        markup = self.params.economics.api_markup * firm.api_markup_factor
-        return self.unit_cost(firm) * (1.0 + markup)
+        """The firm's API price per million tokens (RMB): unit cost plus its markup (its
+        decision, sim/pricing.py)."""
+        return self.unit_cost(firm) * (1.0 + firm.markup)
 
     def _api_appeal(self) -> np.ndarray:
         econ = self.params.economics
@@ -380,9 +438,7 @@ class AIMarket(mesa.Model):
         econ = self.params.economics
         firms = self.firms_in_market()
         shares = np.array([f.api_share for f in firms])
-        relative_price = np.array(
-            [(1 + econ.api_markup * f.api_markup_factor) / f.cost_efficiency for f in firms]
-        )
+        relative_price = np.array([(1 + f.markup) / f.cost_efficiency for f in firms])
         baseline = np.array([(1 + econ.api_markup) / f.cost_efficiency_start for f in firms])
         ratio = (
             float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0

@@ -29,13 +29,15 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.fates import fates
-from sim.firms import EXITED, IN_MARKET
+from sim.schema import EXITED, IN_MARKET
 
-Tables = Mapping[str, pd.DataFrame]
+if TYPE_CHECKING:
+    import pandas as pd
+
+Tables = Mapping[str, "pd.DataFrame"]
 
 
 class RunView:
@@ -50,7 +52,7 @@ class RunView:
         fate = fates(tables["firms"], tables["events"])
         self.horizon = int(tables["firms"]["month"].max())
         self.tier = dict(zip(fate["firm"], fate["tier"], strict=True))
-        self.status = dict(zip(fate["firm"], fate["status"], strict=True))
+        self.status = dict(zip(fate["firm"], fate["status_end"], strict=True))
         crossed = fate[fate["crossed"]]
         self.crossings = list(
             zip(crossed["firm"], crossed["crossed_month"].astype(int), strict=True)

@@ -9,8 +9,10 @@ builders read tables (and a mapping of facts, already worded), never result obje
     sweep_summary        the mean of each outcome at each point of the grid
     sensitivity_summary  per outcome, the parameters ranked by their indices
 
-``markdown_table`` is the one markdown-table helper; ``outcome_table`` condenses a run into
-one row per firm (from sim/fates.py) and ``format_outcomes`` prints it for a terminal.
+``run_facts``, ``ensemble_facts``, ``sweep_facts`` and ``sensitivity_facts`` word the facts
+that head each summary. ``markdown_table`` is the one markdown-table helper;
+``outcome_table`` condenses a run into one row per firm (from sim/fates.py) and
+``format_outcomes`` prints it for a terminal.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from sim.schema import TIERS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from sim.scenario import Scenario
 
 Format = str | Callable[[Any], str]
 
@@ -126,7 +130,7 @@ def outcome_table(firms: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             "share_start": first["share"],
             "share_end": fate["share_end"],
             "capital_end_bn": fate["capital_end_bn"],
-            "status": fate["status"],
+            "status": fate["status_end"],
             "crossed_kill_line": fate["crossed_date"],
             "exit": fate["exit_date"],
             "acquirer": fate["acquirer"],
@@ -331,3 +335,65 @@ def sensitivity_summary(
         )
     sections += _plots(plots, "Charts")
     return to_markdown(Document(f"Sensitivity ({method}): {title}", facts, sections))
+
+
+# ---------------------------------------------------------------------------- facts
+
+
+def run_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts heading a run's summary, worded."""
+    return {
+        "scenario": f"`{scenario.name}`",
+        "seed": scenario.run.seed,
+        "simulated users": f"{scenario.run.users:,}",
+        "months": scenario.run.months,
+        "claims": ", ".join(scenario.claims) or "none",
+        "wall time (s)": f"{facts.get('wall_seconds', 0.0):.2f}",
+    }
+
+
+def ensemble_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts heading an ensemble's summary, worded."""
+    rate = facts.get("replicates_per_second")
+    return {
+        "scenario": f"`{scenario.name}` ({scenario.title})",
+        "claims": ", ".join(scenario.claims) or "none",
+        "replicates": f"{len(facts['seeds'])} (seeds spawned from {scenario.run.seed})",
+        "simulated users": f"{scenario.run.users:,}",
+        "months": scenario.run.months,
+        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers)",
+        "throughput": f"{rate:.2f} replicates/s" if rate else "n/a (all replicates resumed)",
+    }
+
+
+def sweep_facts(scenario: Scenario, facts: Mapping[str, Any], *, runs: int) -> dict[str, Any]:
+    """The facts heading a sweep's summary, worded."""
+    return {
+        "scenario": f"`{scenario.name}`",
+        "grid": f"{facts['points']} points x {facts['replicates']} replicates = {runs} runs "
+        f"({scenario.run.users:,} users, {scenario.run.months} months)",
+        "seeds": "common random numbers: replicate i uses the same seed at every point "
+        f"(spawned from {scenario.run.seed})",
+        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
+        f"{facts.get('run_seconds')} s",
+    }
+
+
+def sensitivity_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts heading a sensitivity analysis's summary, worded."""
+    method, problem = facts["method"], facts["problem"]
+    bounds = ", ".join(
+        f"`{name}` {lo:g}-{hi:g}"
+        for name, (lo, hi) in zip(problem["names"], problem["bounds"], strict=True)
+    )
+    return {
+        "scenario": f"`{scenario.name}` ({scenario.run.users:,} users, "
+        f"{scenario.run.months} months)",
+        "parameters": bounds,
+        "sample": f"{facts['sample_points']} points ({facts['samples']} "
+        + ("trajectories" if method == "morris" else "base samples")
+        + f") x {facts['replicates']} replicates = {facts['runs']} runs; the same seeds at "
+        f"every point (common random numbers, spawned from {scenario.run.seed})",
+        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
+        f"{facts['run_seconds']} s",
+    }

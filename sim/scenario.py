@@ -335,6 +335,22 @@ def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_
             except ValidationError as exc:
                 message = exc.errors()[0]["msg"].lower()
                 raise ScenarioError(file, f"events[{index}].set.{key}", message) from None
+        _check_shift_together(scenario, event, f"events[{index}].set", file)
+
+
+def _check_shift_together(scenario: Scenario, event: Any, path: str, file: str) -> None:
+    """The values one shift sets in a block must also be valid together."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in getattr(event, "set", {}).items():
+        section, _, name = key.partition(".")
+        sections.setdefault(section, {})[name] = value
+    for section, updates in sections.items():
+        block = getattr(scenario, section)
+        try:
+            type(block).model_validate({**block.model_dump(), **updates})
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"].lower()
+            raise ScenarioError(file, f"{path} ({section})", message) from None
 
 
 def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:

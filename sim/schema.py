@@ -11,55 +11,60 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SEEDS_DIR = PROJECT_ROOT / "seeds"
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
-PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
-ROSTER_FILE = SEEDS_DIR / "firms.toml"
+from sim.schema_demand import Awareness, Choice, Market, Social
+from sim.schema_money import Acquisition, Capabilities, Economics, Funding, Parent, Parents
+from sim.schema_types import (
+    EXITED,
+    IN_MARKET,
+    MAX_FIRMS,
+    PARAMETERS_FILE,
+    PROJECT_ROOT,
+    ROSTER_FILE,
+    SCENARIOS_DIR,
+    SEEDS_DIR,
+    SEGMENTS,
+    SPEND_LINES,
+    TIERS,
+    FirmId,
+    Fraction,
+    NonNegative,
+    Positive,
+    ScenarioError,
+    Strict,
+    YearMonth,
+    check_keys,
+)
 
-TIERS = ("giant", "midtier", "independent", "vertical")
-SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
-SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
-# One bit per assistant in the users' bitmasks (uint32).
-MAX_FIRMS = 32
-
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-
-class ScenarioError(ValueError):
-    """A scenario problem, explained in one line: file, key path, what is allowed."""
-
-    def __init__(self, file: str | Path | None, path: str, message: str) -> None:
-        self.file = str(file) if file is not None else "<scenario>"
-        self.path = path
-        self.message = message
-        where = f"{self.file}: {path}: " if path else f"{self.file}: "
-        super().__init__(where + message)
-
-
-class Strict(BaseModel):
-    """Base of every schema block: unknown keys are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(mapping) - set(allowed))
-    missing = sorted(set(allowed) - set(mapping))
-    if unknown:
-        raise ValueError(f"{field}: unknown key {unknown[0]!r}; allowed: {', '.join(allowed)}")
-    if missing:
-        raise ValueError(f"{field}: missing key {missing[0]!r}; required: {', '.join(allowed)}")
+# Re-exported: the rest of the package imports these from here.
+__all__ = [
+    "EXITED",
+    "IN_MARKET",
+    "MAX_FIRMS",
+    "PARAMETERS_FILE",
+    "PROJECT_ROOT",
+    "ROSTER_FILE",
+    "SCENARIOS_DIR",
+    "SEEDS_DIR",
+    "SEGMENTS",
+    "SPEND_LINES",
+    "TIERS",
+    "Acquisition",
+    "Awareness",
+    "Capabilities",
+    "Choice",
+    "Economics",
+    "Funding",
+    "Market",
+    "Parent",
+    "Parents",
+    "ScenarioError",
+    "Social",
+    "Strict",
+]
 
 
 # --------------------------------------------------------------------------- parameters
@@ -76,133 +81,6 @@ class Run(Strict):
     replicates: Annotated[int, Field(ge=1, le=100_000)]
 
 
-class Market(Strict):
-    """The user population and its diffusion (users in millions of real people)."""
-
-    internet_users_m: Positive
-    adopters_m: Positive
-    bass_p: Fraction
-    bass_q: Fraction
-    segments: dict[str, Fraction]
-    supply_need: dict[str, Fraction]
-    reconsider_rate: Fraction
-    campaign_reconsider_per_bn: NonNegative
-    supply_stickiness: Fraction
-    switching_cost_mean: NonNegative
-
-    @model_validator(mode="after")
-    def _segments(self) -> Market:
-        _check_keys("segments", self.segments, SEGMENTS)
-        _check_keys("supply_need", self.supply_need, SEGMENTS)
-        total = sum(self.segments.values())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"segments: shares must sum to 1, they sum to {total:.4f}")
-        if self.adopters_m > self.internet_users_m:
-            raise ValueError("adopters_m: must not exceed internet_users_m")
-        return self
-
-
-class Social(Strict):
-    """The synthetic social graph: fixed out-degree, communities of similar size."""
-
-    degree: Annotated[int, Field(ge=1, le=200)]
-    community_size: Annotated[int, Field(ge=2)]
-    within_community: Fraction
-
-
-class Choice(Strict):
-    """Weights of the logit over assistants (utility units)."""
-
-    b_quality: NonNegative
-    b_supply: NonNegative
-    b_reach: NonNegative
-    b_social: NonNegative
-    b_marketing: NonNegative
-    b_match: NonNegative
-    b_switch: NonNegative
-
-
-class Awareness(Strict):
-    """Who knows of which assistant, attention, news, trial and the month-0 fit."""
-
-    background_exposure: NonNegative
-    reach_exposure: NonNegative
-    word_of_mouth: NonNegative
-    marketing_exposure: NonNegative
-    news_exposure: NonNegative
-    campaign_exposure_per_bn: NonNegative
-    forget: Positive
-    marketing_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
-    marketing_scale_bn: Positive
-    news_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
-    news_reconsider: NonNegative
-    news_adoption: NonNegative
-    breakthrough_news: NonNegative
-    trial_review_rate: Fraction
-    entry_forgetting: Positive
-    lapsed_share: Annotated[float, Field(gt=0.0, lt=1.0)]
-    fit_sample: Annotated[int, Field(ge=100)]
-
-
-class Capabilities(Strict):
-    """Quality, breakthroughs, cost efficiency and supply."""
-
-    frontier_growth: Fraction
-    rd_productivity: NonNegative
-    rd_scale_bn: Positive
-    spillover: Fraction
-    breakthrough_rate: Fraction
-    breakthrough_rd_ref_bn: Positive
-    breakthrough_rd_elasticity: NonNegative
-    breakthrough_size: NonNegative
-    industry_cost_decline: Fraction
-    efficiency_gain: NonNegative
-    efficiency_scale_bn: Positive
-    efficiency_catchup: Fraction
-    supply_scale_bn: Positive
-    talent_flight: Fraction
-
-
-class Economics(Strict):
-    """Revenue and cost of serving users and selling tokens (money in billions of RMB)."""
-
-    unit_cost_rmb_per_m_tokens: Positive
-    tokens_per_user_month_m: NonNegative
-    commerce_rmb_per_user: NonNegative
-    api_market_bn_month: NonNegative
-    api_market_growth: Annotated[float, Field(ge=-0.5, le=0.5)]
-    api_markup: NonNegative
-    api_b_quality: NonNegative
-    api_b_price: NonNegative
-    legacy_erosion: Fraction
-    legacy_margin: Fraction
-    austerity_runway_months: NonNegative
-    austerity_cut: Fraction
-
-
-class Funding(Strict):
-    """Venture rounds and parents' support."""
-
-    seek_below_runway_months: NonNegative
-    round_prob: Fraction
-    momentum_weight: NonNegative
-    momentum_months: Annotated[int, Field(ge=1)]
-    round_runway_months: NonNegative
-    sentiment: NonNegative
-
-
-class Acquisition(Strict):
-    """Giants buying distressed firms for their users and talent."""
-
-    acquirers: list[FirmId]
-    value_per_user_rmb: NonNegative
-    talent_value_bn: NonNegative
-    carry_months: NonNegative
-    prob: Fraction
-    distress_distance: float
-    user_transfer: Fraction
-
-
 class KillLine(Strict):
     """The kill line (斩杀线): thresholds, and the collapse that follows crossing it."""
 
@@ -217,7 +95,7 @@ class KillLine(Strict):
 
     @model_validator(mode="after")
     def _tiers(self) -> KillLine:
-        _check_keys("share_floor", self.share_floor, TIERS)
+        check_keys("share_floor", self.share_floor, TIERS)
         return self
 
 
@@ -252,14 +130,13 @@ class RosterEntry(Strict):
 
     name: str
     owner: str
-    tier: Literal["giant", "midtier", "independent", "vertical"]
+    tier: Literal[TIERS]
     vertical: str
     funding_source: Literal["parent", "venture"]
     mau_m: NonNegative
     capital_bn: NonNegative
     spend_bn_month: NonNegative
     spend_split: dict[str, Fraction]
-    patience_bn: NonNegative
     quality: Annotated[float, Field(ge=0.0, le=2.0)]
     cost_efficiency: Positive
     supply: Fraction
@@ -270,17 +147,22 @@ class RosterEntry(Strict):
     api_share: Fraction
     home_apps: list[str]
     segment_fit: dict[str, Fraction]
+    parent: str = ""
+    open_weights: bool = False
+    listed: bool = False
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> RosterEntry:
-        _check_keys("spend_split", self.spend_split, SPEND_LINES)
-        _check_keys("segment_fit", self.segment_fit, SEGMENTS)
+        check_keys("spend_split", self.spend_split, SPEND_LINES)
+        check_keys("segment_fit", self.segment_fit, SEGMENTS)
         total = sum(self.spend_split.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"spend_split: fractions must sum to 1, they sum to {total:.4f}")
         if (self.tier == "vertical") != bool(self.vertical):
             raise ValueError("vertical: must be set for tier 'vertical' and empty otherwise")
+        if (self.funding_source == "parent") != bool(self.parent):
+            raise ValueError("parent: must name a [parents] entry for parent-funded firms only")
         return self
 
 
@@ -308,7 +190,7 @@ class InvestmentProgramme(EventBase):
 
     @model_validator(mode="after")
     def _split(self) -> InvestmentProgramme:
-        _check_keys("split", self.split, SPEND_LINES)
+        check_keys("split", self.split, SPEND_LINES)
         total = sum(self.split.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"split: fractions must sum to 1, they sum to {total:.4f}")
@@ -411,7 +293,7 @@ class EnterVertical(EventBase):
     firm: FirmId
     month: YearMonth
     vertical: str
-    segment: Literal["social", "shopping", "entertainment", "knowledge", "creator"]
+    segment: Literal[SEGMENTS]
     fit: Fraction
 
 
@@ -422,6 +304,24 @@ class AcquisitionOffer(EventBase):
     acquirer: FirmId
     target: FirmId
     month: YearMonth
+
+
+class IpoWindow(EventBase):
+    """From a month on, for `months` months, firms worth enough can list (sim/valuation.py)."""
+
+    kind: Literal["ipo_window"]
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+
+
+class IntegrationInvestment(EventBase):
+    """A firm invests in fusing its AI with its existing business (paid as fixed cost)."""
+
+    kind: Literal["integration_investment"]
+    firm: FirmId
+    start: YearMonth
+    months: Annotated[int, Field(ge=1)]
+    total_bn: NonNegative
 
 
 class ParameterShift(EventBase):
@@ -445,6 +345,8 @@ Event = Annotated[
     | FundingClimate
     | EnterVertical
     | AcquisitionOffer
+    | IpoWindow
+    | IntegrationInvestment
     | ParameterShift,
     Field(discriminator="kind"),
 ]
@@ -458,6 +360,7 @@ SHIFTABLE_SECTIONS = (
     "capabilities",
     "economics",
     "funding",
+    "parent_support",
     "kill_line",
 )
 # Parameters read only while the model is built: shifting them mid-run would do nothing.
@@ -492,12 +395,24 @@ class ScenarioSchema(Strict):
     capabilities: Capabilities
     economics: Economics
     funding: Funding
+    parent_support: Parents
     acquisition: Acquisition
     kill_line: KillLine
     startups: Startups
     firms: dict[FirmId, RosterEntry]
     apps: dict[str, App]
+    parents: dict[str, Parent] = Field(default_factory=dict)
     events: list[Event]
+
+    @model_validator(mode="after")
+    def _parents(self) -> ScenarioSchema:
+        for firm_id, firm in self.firms.items():
+            if firm.parent and firm.parent not in self.parents:
+                known = ", ".join(sorted(self.parents)) or "none"
+                raise ValueError(
+                    f"firms.{firm_id}.parent: unknown parent {firm.parent!r}; known: {known}"
+                )
+        return self
 
     @property
     def firm_ids(self) -> list[str]:

@@ -56,6 +56,12 @@ FIRM_COLUMNS = {
     "distance_to_kill_line": "distance_to_kill_line",
     "status_month": "status_month",
     "acquirer": "acquirer",
+    "api_price": "api_price",
+    "api_tokens_tn": "api_tokens_tn",
+    "consumer_tokens_tn": "consumer_tokens_tn",
+    "valuation_bn": "valuation_bn",
+    "strategic_value_bn": "strategic_value",
+    "parent_supports": "parent_supports",
 }
 ACCOUNT_LINES = (
     "consumer_revenue",
@@ -157,8 +163,16 @@ class Recorder:
                 }
             )
 
-    def event(self, model: AIMarket, kind: str, firm: str, detail: str, origin: str) -> None:
-        """Append an event row."""
+    def event(
+        self,
+        model: AIMarket,
+        kind: str,
+        firm: str,
+        detail: str,
+        origin: str,
+        amount_bn: float = float("nan"),
+    ) -> None:
+        """Append an event row (``amount_bn``: the money it moves, NaN if none)."""
         self.events.append(
             {
                 "month": model.month,
@@ -167,6 +181,7 @@ class Recorder:
                 "firm": firm,
                 "detail": detail,
                 "origin": origin,
+                "amount_bn": amount_bn,
             }
         )
 
@@ -179,7 +194,8 @@ class Recorder:
         firms.insert(1, "date", firms["month"].map(labels))
         market.insert(1, "date", market["month"].map(labels))
         events = pd.DataFrame(
-            self.events, columns=["month", "date", "kind", "firm", "detail", "origin"]
+            self.events,
+            columns=["month", "date", "kind", "firm", "detail", "origin", "amount_bn"],
         )
         tables = {"firms": firms, "market": market}
         if self.record_migration:

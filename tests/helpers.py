@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.firms import EXITED, IN_MARKET
 from sim.model import AIMarket
 from sim.scenario import Scenario, load_scenario
+from sim.schema import EXITED, IN_MARKET
 
 SMALL = {"run.users": 3000, "run.months": 12, "run.startups": 2000}
 
@@ -21,14 +21,16 @@ SMALL = {"run.users": 3000, "run.months": 12, "run.startups": 2000}
 KIMI_FORCED = {
     "firms.kimi.capital_bn": 0.01,
     "firms.kimi.spend_bn_month": 2.0,
-    "funding.round_prob": 0.0,
+    "funding.round_close": 0.0,
+    "funding.state_fund_close": 0.0,
     "run.months": 8,
 }
-# Tencent's unit with almost no cash, no parental patience left and a heavy run-rate, in
-# the scenario where no programme tops it up.
+# Tencent's unit with almost no cash, a parent that sees no stake in it and reviews every
+# month, and a heavy run-rate, in the scenario where no programme tops it up.
 YUANBAO_FORCED = {
     "firms.yuanbao.capital_bn": 0.01,
-    "firms.yuanbao.patience_bn": 0.0,
+    "parents.tencent.stake": 0.0,
+    "parent_support.review_months": 1,
     "firms.yuanbao.spend_bn_month": 5.0,
     "run.months": 8,
 }

@@ -125,7 +125,15 @@ def test_only_the_cli_parses_arguments_and_nothing_imports_it():
         )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["list"], ["validate", "sprint_race"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["list"],
+        ["validate", "sprint_race"],
+        *([command, "--help"] for command in ("run", "ensemble", "sweep", "sensitivity")),
+    ],
+)
 def test_light_commands_load_no_heavy_library(argv):
     probe = (
         "import sys\n"

@@ -7,7 +7,8 @@ import pytest
 from helpers import PRESENCE_SQUEEZE, firm_rows, simulate, small
 
 # Zhipu crosses on presence with cash in hand and collapses for collapse_months.
-SQUEEZE = {**PRESENCE_SQUEEZE, "acquisition.prob": 0.0}
+# No giant bids (no acquirers), so the collapse runs its course.
+SQUEEZE = {**PRESENCE_SQUEEZE, "acquisition.acquirers": []}
 
 
 def collapse_months(model, firm: str) -> list[int]:

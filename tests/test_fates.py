@@ -63,7 +63,7 @@ def check_one_run(table: pd.DataFrame) -> None:
     assert row.loc["gone", "crossed_date"] == "2026-01"
     assert (row.loc["gone", "exit"], row.loc["gone", "exit_month"]) == ("acquired", 3)
     assert row.loc["gone", "exit_date"] == "2026-03"
-    assert row.loc["gone", "acquirer"] == "buyco" and row.loc["gone", "status"] == "acquired"
+    assert row.loc["gone", "acquirer"] == "buyco" and row.loc["gone", "status_end"] == "acquired"
     assert (row.loc["turn", "exit"], row.loc["turn", "exit_month"]) == ("pivoted", 4)
     assert row.loc["turn", "crossed_month"] == 2 and row.loc["turn", "end_month"] == 2
     assert row.loc["turn", "acquirer"] == ""

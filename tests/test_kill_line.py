@@ -11,8 +11,8 @@ from helpers import KIMI_FORCED, assert_statuses_move_forward, simulate, small
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.firms import EXITED
 from sim.kill_line import distance_to_kill_line, runway
+from sim.schema import EXITED
 
 # ------------------------------------------------------------------ runway
 
@@ -125,7 +125,7 @@ def test_forced_firm_crosses_after_confirm_months(kimi_forced):
     assert (kimi.loc[month - confirm + 1 : month, "distance_to_kill_line"] < 0).all()
     assert (kimi.loc[: month - 1, "status"] == "active").all()
     assert kimi.loc[month, "status"] == "below_kill_line"
-    assert (events.loc[events["kind"] == "round"]).empty, "round_prob = 0 allows no round"
+    assert (events.loc[events["kind"] == "round"]).empty, "round_close = 0 allows no round"
 
 
 def test_forced_firm_exits_within_collapse_months(kimi_forced):

@@ -23,9 +23,9 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from sim.firms import EXITED
 from sim.model import AIMarket
 from sim.scenario import Scenario, load_scenario
+from sim.schema import EXITED
 from sim.tables import FIRM_COLUMNS, TABLES
 
 # ------------------------------------------------------------------ determinism

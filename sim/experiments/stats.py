@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from sim.fates import order_by_tier, tiers_present
-from sim.firms import EXITED, IN_MARKET
 from sim.outcomes import OUTCOMES
+from sim.schema import EXITED, IN_MARKET
 
 PERCENTILES = (5, 25, 50, 75, 95)
 FIRM_METRICS = ("share", "capital_bn", "distance_to_kill_line")
@@ -148,7 +148,7 @@ def tier_survival(fates: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for tier in tiers_present(fates["tier"]):
         members = fates[fates["tier"] == tier]
-        alive = int(members["status"].isin(IN_MARKET).sum())
+        alive = int(members["status_end"].isin(IN_MARKET).sum())
         trials = len(members)
         low, high = wilson_interval(alive, trials)
         rows.append(
@@ -179,7 +179,7 @@ def firm_summary(fates: pd.DataFrame) -> pd.DataFrame:
                 f"p_{kind}": grouped["exit"].agg(lambda s, kind=kind: (s == kind).mean())
                 for kind in EXITED
             },
-            "p_in_market": grouped["status"].agg(lambda s: s.isin(IN_MARKET).mean()),
+            "p_in_market": grouped["status_end"].agg(lambda s: s.isin(IN_MARKET).mean()),
             "median_exit_month": grouped["exit_month"]
             .agg(lambda s: float(s.dropna().median()) if s.notna().any() else math.nan)
             .astype(float),

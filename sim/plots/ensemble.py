@@ -25,7 +25,6 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.fates import order_by_tier
-from sim.firms import EXITED
 from sim.plots.style import (
     EXIT_COLOURS,
     TIER_LABELS,
@@ -36,6 +35,7 @@ from sim.plots.style import (
     new_figure,
     save_figures,
 )
+from sim.schema import EXITED
 
 FAN_METRICS = {
     "share": ("Consumer share", True),

@@ -15,10 +15,16 @@ copied into it.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C is this process's to handle: the painter finishes its plot and stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up() -> None:
@@ -54,7 +60,9 @@ class Painter:
 
     def __enter__(self) -> Painter:
         context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_ignore_interrupts
+        )
         self._pool.submit(_warm_up)
         return self
 

@@ -378,12 +378,13 @@ def save_run_plots(
     drawn = painter.paint(tables_folder, folder, away, runway_threshold, startup_targets)
     try:
         here = save_figures({name: makers[name] for name in names if name not in away}, folder)
+        there = drawn.result()
     except BaseException:
         # the painter finishes before the caller removes the folder it is drawing into
         with contextlib.suppress(Exception):
             drawn.result()
         raise
-    paths = {path.stem: path for path in [*here, *drawn.result()]}
+    paths = {path.stem: path for path in [*here, *there]}
     return [paths[name] for name in names]
 
 
