@@ -276,7 +276,8 @@ def test_growing_users_raise_the_valuation():
         weight: small("status_quo", {"funding.momentum_weight": weight}).with_events([boom])
         for weight in (2.0, 0.0)
     }
-    for seed in SEEDS:
+    # paired runs on six seeds: the ratio of means is 3.3 to 4.2 over seeds 1-12
+    for seed in range(1, 7):
         value = {w: firm_rows(simulate(s, seed), "kimi")["valuation_bn"] for w, s in runs.items()}
         np.testing.assert_allclose(value[2.0].loc[:2], value[0.0].loc[:2])
         assert value[2.0].loc[4:].mean() > 1.5 * value[0.0].loc[4:].mean(), seed
