@@ -169,17 +169,16 @@ def run_summary(
 
     market = tables["market"]
     start, end = market.iloc[0], market.iloc[-1]
-    share = "{:.1%}".format
+    percent = "{:.1%}".format
     rows = [
         ("HHI", f"{start['hhi']:.3f}", f"{end['hhi']:.3f}"),
-        ("top-3 share", share(start["top3_share"]), share(end["top3_share"])),
+        ("top-3 share", percent(start["top3_share"]), percent(end["top3_share"])),
         *(
-            (f"{tier} share", share(start[f"share_{tier}"]), share(end[f"share_{tier}"]))
+            (f"{tier} share", percent(start[f"share_{tier}"]), percent(end[f"share_{tier}"]))
             for tier in TIERS
         ),
         ("users with an assistant (M)", f"{start['adopters_m']:.0f}", f"{end['adopters_m']:.0f}"),
     ]
-    percent = "{:.1%}".format
     two = "{:.2f}".format
     outcomes = Section(
         "Key outcomes",

@@ -330,16 +330,12 @@ def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_
                     f"events[{index}].set.{key}",
                     "acts only when the model is built; set it in the scenario instead",
                 )
-            try:
-                type(block).model_validate({**block.model_dump(), name: event.set[key]})
-            except ValidationError as exc:
-                message = exc.errors()[0]["msg"].lower()
-                raise ScenarioError(file, f"events[{index}].set.{key}", message) from None
-        _check_shift_together(scenario, event, f"events[{index}].set", file)
+        _check_shift_values(scenario, event, f"events[{index}].set", file)
 
 
-def _check_shift_together(scenario: Scenario, event: Any, path: str, file: str) -> None:
-    """The values one shift sets in a block must also be valid together."""
+def _check_shift_values(scenario: Scenario, event: Any, path: str, file: str) -> None:
+    """The values one shift sets must be valid in their blocks, each and together: an
+    error names the key when pydantic names a field, else the block."""
     sections: dict[str, dict[str, Any]] = {}
     for key, value in getattr(event, "set", {}).items():
         section, _, name = key.partition(".")
@@ -349,8 +345,10 @@ def _check_shift_together(scenario: Scenario, event: Any, path: str, file: str) 
         try:
             type(block).model_validate({**block.model_dump(), **updates})
         except ValidationError as exc:
-            message = exc.errors()[0]["msg"].lower()
-            raise ScenarioError(file, f"{path} ({section})", message) from None
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            where = f"{path}.{section}.{field}" if field in updates else f"{path} ({section})"
+            raise ScenarioError(file, where, error["msg"].lower()) from None
 
 
 def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:

@@ -226,6 +226,29 @@ size = 0.1
     assert ".month" in caught.value.path
 
 
+@pytest.mark.parametrize(
+    ("shift", "path"),
+    [
+        ('{ "kill_line.flight_rate" = 1.5 }', ".set.kill_line.flight_rate"),
+        ('{ "market.reconsider_rate" = 0.5, "kill_line.confirm_months" = 0 }', ".confirm_months"),
+    ],
+)
+def test_a_shift_out_of_range_names_its_key(tmp_path, shift, path):
+    scenario = write(
+        tmp_path / "shift.toml",
+        f"""extends = "{STATUS_QUO.as_posix()}"
+[[events]]
+kind = "parameter_shift"
+month = "2026-06"
+set = {shift}
+""",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(scenario)
+    assert "shift.toml" in str(caught.value)
+    assert caught.value.path.endswith(path)
+
+
 def test_spend_split_must_sum_to_one():
     with pytest.raises(ScenarioError) as caught:
         load_scenario("sprint_race", {"firms.kimi.spend_split.rd": 0.9})
