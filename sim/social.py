@@ -1,12 +1,17 @@
-"""The synthetic friendship graph and the draws that keep a month's work in proportion to
-the users who choose: Bernoulli processes walked by geometric skips drawn by inversion."""
+"""The synthetic friendship graph, friends' uses counted in packed counters, and the draws
+that keep a month's work in proportion to the users who choose: Bernoulli processes walked
+by geometric skips drawn by inversion."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
-# Users worked on at once: bounds the temporaries to a few MB.
+# Users worked on at once in the set-up: bounds the temporaries to a few MB.
 CHUNK = 1 << 16
+# The widest counter of friends: one byte (schema: degree <= 200).
+_COUNTER_BITS = (4, 8)
 
 
 def social_graph(
@@ -40,6 +45,48 @@ def social_graph(
     return neighbors
 
 
+@cache
+def _spread_table(width: int) -> np.ndarray:
+    """For every value of ``64 // width`` bits, those bits spread one to a counter of
+    `width` bits in a 64-bit word (so that adding words adds the counters)."""
+    group = 64 // width
+    values = np.arange(1 << group, dtype=np.uint64)
+    table = np.zeros(1 << group, dtype=np.uint64)
+    for bit in range(group):
+        table |= ((values >> np.uint64(bit)) & np.uint64(1)) << np.uint64(width * bit)
+    table.flags.writeable = False
+    return table
+
+
+def friend_counts(masks: np.ndarray, ties: np.ndarray, n_bits: int, out: np.ndarray) -> None:
+    """For each row of `ties` (friend indices, users x degree), how many of those friends
+    have each of the first `n_bits` bits set in `masks`; written to `out` (bits x users).
+
+    Each friend's mask is spread, by a lookup table, to one small counter per bit packed
+    in 64-bit words (16 counters of 4 bits while the degree is below 16, else 8 of one
+    byte), and the words of a user's friends are added: one addition counts 8 or 16 bits
+    at once, and no counter can overflow because it never exceeds the degree."""
+    degree = ties.shape[1]
+    width = next(bits for bits in _COUNTER_BITS if degree < 1 << bits)
+    group = 64 // width
+    table = _spread_table(width)
+    friends = np.take(masks, ties.T)  # degree x users: each friend's row is contiguous
+    for first in range(0, n_bits, group):
+        part = friends
+        if first or n_bits > group:
+            part = (friends >> np.uint32(first)) & np.uint32((1 << group) - 1)
+        total = np.add.reduce(np.take(table, part), axis=0)
+        counters = total.astype("<u8", copy=False).view(np.uint8).reshape(len(total), 8)
+        counters = np.ascontiguousarray(counters.T)  # byte k of every user's word in a row
+        bits = min(group, n_bits - first)
+        if width == 8:
+            out[first : first + bits] = counters[:bits]
+        else:
+            even, odd = out[first : first + bits : 2], out[first + 1 : first + bits : 2]
+            np.bitwise_and(counters[: len(even)], 15, out=even, casting="unsafe")
+            np.right_shift(counters[: len(odd)], 4, out=odd, casting="unsafe")
+
+
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.ndarray:
     """Indices in ``[0, length)`` each present independently with probability `p`: the
     successes of a Bernoulli process, found by geometric skips (work ~ length * p)."""
@@ -59,6 +106,46 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.n
     return positions[: np.searchsorted(positions, length)]
 
 
+def thinning_candidates(
+    length: int, top: float, always: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray | np.float32]:
+    """Candidates for independent trials on ``[0, length)``, each with a probability at
+    most `top` except those in `always` (sorted), whose probability may be anything: the
+    successes of a Bernoulli process at `top` and every index in `always`, with the
+    bound each was drawn at (`top`, or 1 for those in `always`). Keeping each candidate
+    with its own probability over its bound draws every trial exactly."""
+    candidates = bernoulli_positions(length, top, rng)
+    if len(always) == 0:
+        return candidates, np.float32(top)
+    place = np.minimum(np.searchsorted(always, candidates), len(always) - 1)
+    ordinary = candidates[always[place] != candidates]
+    bound = np.repeat(np.array([top, 1.0], dtype=np.float32), [len(ordinary), len(always)])
+    return np.concatenate([ordinary, always]), bound
+
+
+def fast_reviewers(
+    main: np.ndarray, paid: np.ndarray | None, rates: np.ndarray, top: float
+) -> np.ndarray:
+    """Users (sorted) whose review rate may exceed `top`: the main users of a firm whose
+    flight rate (``rates[2]``, by main firm, none last) is above it, and the trial users
+    (`paid` bits; None if there are none) of a main firm whose trial rate (``rates[1]``)
+    is. "wrap" sends none (-1) to the last entry."""
+    found = []
+    flight = rates[2] > top
+    if flight.any():
+        found.append(np.flatnonzero(np.take(flight, main, mode="wrap")))
+    trial = rates[1] > top
+    if paid is not None and trial.any():
+        users = np.flatnonzero(paid)
+        current = main[users]
+        bit = np.left_shift(np.uint32(1), np.maximum(current, 0).astype(np.uint32))
+        own = ((paid[users] & bit) != 0) & (current >= 0)
+        found.append(users[own & np.take(trial, current, mode="wrap")])
+    if not found:
+        return np.empty(0, dtype=np.int64)
+    return np.union1d(*found) if len(found) > 1 else found[0]
+
+
 def _geometric(p: float, size: int, rng: np.random.Generator) -> np.ndarray:
     """Trials up to and including the first success, success probability `p` (0 < p < 1),
     by inversion: quicker than ``rng.geometric`` for the sizes met here."""
@@ -66,9 +153,12 @@ def _geometric(p: float, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def bit_counts(masks: np.ndarray, n_bits: int) -> np.ndarray:
-    """How many of the uint32 `masks` have each of the first `n_bits` bits set."""
-    bits = np.unpackbits(masks.view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
-    return bits[:, :n_bits].sum(axis=0, dtype=np.int64)
+    """How many of the `masks` have each of the first `n_bits` bits set."""
+    one = masks.dtype.type(1)
+    return np.array(
+        [np.count_nonzero(masks & (one << masks.dtype.type(bit))) for bit in range(n_bits)],
+        dtype=np.int64,
+    )
 
 
 def smallest_unsigned(bits: int) -> type[np.unsignedinteger]:

@@ -53,14 +53,22 @@ from __future__ import annotations
 import numpy as np
 
 from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow
+from sim.choice import NONE, draw_months
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
-from sim.social import CHUNK, bernoulli_positions, bit_counts, smallest_unsigned, social_graph
-from sim.view import MarketView
+from sim.social import (
+    CHUNK,
+    bit_counts,
+    fast_reviewers,
+    friend_counts,
+    smallest_unsigned,
+    social_graph,
+    thinning_candidates,
+)
+from sim.view import MarketView, utility_table
 
-NONE = -1
-# Choosers whose friends are read at once: their unpacked ties stay in cache.
-_FRIENDS_BLOCK = 1 << 13
+# Choosers drawn at once: a block's firms x choosers arrays stay in the processor's cache.
+_BLOCK = 1 << 12
 
 
 class UserPopulation:
@@ -115,6 +123,8 @@ class UserPopulation:
         self.main = np.full(n_users, NONE, dtype=np.int8)
         self.used = np.zeros(n_users, dtype=np.uint32)
         self.paid = np.zeros(n_users, dtype=np.uint32)
+        self._paid_users = 0  # users with a trial use
+        self.patterns: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         # the awareness state and what month 0 fits (fit_month0)
         self.awareness_state = np.zeros((self.n_firms, len(SEGMENTS)))
         self.forgetting = np.full(self.n_firms, 1.0)
@@ -269,37 +279,48 @@ class UserPopulation:
         flight[main])`` (``r * inertia_i`` for users with no assistant).
 
         Drawn by thinning: candidates are the successes of a Bernoulli process at a bound
-        ``top`` on every adopter's probability (walked by geometric skips), and each is kept
-        with its own probability over ``top``."""
+        ``top`` on every adopter's review rate (walked by geometric skips), and each is kept
+        with its own probability over ``top``. The few whose trial or flight rate is above
+        the bound (trial users, a collapsing firm's users) are all candidates, each kept
+        with their own probability."""
         rates = np.zeros((3, self.n_firms + 1))
         rates[0, :-1] = reconsider_rate * view.stickiness
         rates[0, -1] = reconsider_rate
         rates[1, :-1] = view.trial_review_rate
         rates[2, :-1] = view.flight
-        top = min(1.0, max(rates[0].max() * self.inertia_max, rates[1:].max()))
-        if top <= 0.0 or self.n_adopters == 0:
+        top = min(1.0, rates[0].max() * self.inertia_max)
+        if self.n_adopters == 0 or max(top, rates[1:].max()) <= 0.0:
             return np.empty(0, dtype=np.int64)
-        candidates = bernoulli_positions(self.n_adopters, top, self.rng)
+        adopters = self.n_adopters
+        paid = self.paid[:adopters] if self._paid_users else None
+        fast = fast_reviewers(self.main[:adopters], paid, rates, top)
+        candidates, bound = thinning_candidates(adopters, top, fast, self.rng)
         # "wrap" sends none (-1) to the last column
         current = np.take(self.main, candidates)
         review, trial, flight = np.take(rates, current, axis=1, mode="wrap")
         paid = (self.paid[candidates] & np.take(self.bits, current, mode="wrap")) != 0
         prob = np.maximum(review * self.inertia[candidates], flight)
         prob = np.where(paid & (current >= 0), np.maximum(prob, trial), prob)
-        return candidates[self.rng.random(len(candidates)) * top < prob]
+        return candidates[self.rng.random(len(candidates), dtype=np.float32) * bound < prob]
 
     def choose(self, who: np.ndarray, view: MarketView) -> None:
         """Each user in `who` redraws their month: a main assistant or none (a lapse), then
-        secondaries. All choose at once: everyone sees their friends as they were before."""
+        secondaries. All choose at once: everyone sees their friends as they were before.
+
+        Users draw a block at a time, whose firms x users arrays stay in the processor's
+        cache; the utility of each cell of users is computed once (sim/view.py)."""
         if len(who) == 0:
             return
-        chunks = [who[start : start + CHUNK] for start in range(0, len(who), CHUNK)]
-        chosen = [
-            self._redraw(chunk, view, self._systematic(chunk, view, self._friend_shares(chunk)))
-            for chunk in chunks
-        ]
-        for chunk, (main, used) in zip(chunks, chosen, strict=True):
-            self._apply(chunk, main, used, view)
+        table, cells = utility_table(self, view, centre=self.secondary)
+        weight = (self.choice.b_social * view.social / self.neighbors.shape[1]).astype(np.float32)
+        main = np.empty(len(who), dtype=np.int8)
+        used = np.empty(len(who), dtype=np.uint32)
+        for start in range(0, len(who), _BLOCK):
+            block = who[start : start + _BLOCK]
+            utility = self._block_utility(block, table, cells, weight)
+            part = slice(start, start + len(block))
+            main[part], used[part] = self._redraw(block, view, utility, centred=True)
+        self._apply(who, main, used, view)
 
     def transfer(self, source: int, target: int, fraction: float) -> None:
         """`fraction` of one firm's users move their use of it to another (an acquisition)."""
@@ -390,42 +411,39 @@ class UserPopulation:
             shares,
         )
 
+    def _friend_counts(self, who: np.ndarray) -> np.ndarray:
+        """How many of each user's friends used each firm this month, firms x users
+        (float32): the friends' masks added in packed counters (sim/social.py)."""
+        counts = np.empty((self.n_firms, len(who)), dtype=np.float32)
+        friend_counts(self.used, np.take(self.neighbors, who, axis=0), self.n_firms, counts)
+        return counts
+
     def _friend_shares(self, who: np.ndarray) -> np.ndarray:
-        """Share of each user's friends who used each firm this month, firms x users: the
-        ties' uint32 masks unpacked to bits and summed over the ties, a block at a time."""
-        degree = self.neighbors.shape[1]
-        counts = np.empty((len(who), 32), dtype=np.uint8)
-        for start in range(0, len(who), _FRIENDS_BLOCK):
-            block = who[start : start + _FRIENDS_BLOCK]
-            ties = self.used[self.neighbors[block]].view(np.uint8)  # (users, degree * 4)
-            bits = np.unpackbits(ties, axis=1, bitorder="little")
-            # one bit per byte: eight firms summed at once in each 64-bit word (<= degree)
-            words = bits.view(np.uint64).reshape(len(block), degree, 4)
-            out = counts[start : start + len(block)].view(np.uint64)
-            np.add.reduce(words, axis=1, out=out)
-        shares = counts[:, : self.n_firms].T.astype(np.float32)
-        shares *= np.float32(1.0 / degree)
+        """Share of each user's friends who used each firm this month, firms x users."""
+        shares = self._friend_counts(who)
+        shares *= np.float32(1.0 / self.neighbors.shape[1])
         return shares
+
+    def _block_utility(
+        self, who: np.ndarray, table: np.ndarray, cells: np.ndarray, weight: np.ndarray
+    ) -> np.ndarray:
+        """Utility of users in `who` from their cell's `table` column plus `weight` (per
+        firm) times their friends who used the firm (firms x users, float32)."""
+        utility = np.take(table, np.take(cells, np.take(self.kind, who)), axis=1)
+        counts = self._friend_counts(who)
+        counts *= weight[:, None]
+        utility += counts
+        return utility
 
     def _systematic(
         self, who: np.ndarray, view: MarketView, friends: np.ndarray, *, aware: bool = True
     ) -> np.ndarray:
         """Utility plus log awareness (without it if not `aware`), without noise, firms x
-        users in `who` (float32); firms closed to users at minus infinity."""
-        p = self.choice
-        per_firm = p.b_quality * view.quality + p.b_marketing * view.attention
-        with np.errstate(divide="ignore"):
-            by_segment = (
-                per_firm[:, None]
-                + p.b_supply * view.supply[:, None] * self.need[None, :]
-                + p.b_match * view.fit
-                + (np.log(self.awareness_state) if aware else 0.0)
-            )
-        by_segment[~view.choosable] = -np.inf
-        reach = (view.home_mask.astype(self.apps.dtype)[:, None] & self.kind_apps[None, :]) != 0
-        by_kind = (by_segment[:, self.kind_segment] + p.b_reach * reach).astype(np.float32)
-        utility = np.take(by_kind, self.kind[who], axis=1)
-        utility += (p.b_social * view.social).astype(np.float32)[:, None] * friends
+        users in `who` (float32), with `friends` the shares of their friends who used each
+        firm; firms closed to users at minus infinity."""
+        table, cells = utility_table(self, view, aware=aware)
+        utility = np.take(table, np.take(cells, np.take(self.kind, who)), axis=1)
+        utility += (self.choice.b_social * view.social).astype(np.float32)[:, None] * friends
         return utility
 
     def _redraw(
@@ -434,30 +452,16 @@ class UserPopulation:
         view: MarketView,
         weighted: np.ndarray,
         stick: np.ndarray | None = None,
+        *,
+        centred: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Draw a main assistant (or none) and secondaries for each user in `who` from
-        their utilities plus log awareness (`weighted`, firms x users; overwritten); with
-        `stick`, from the stationary law (choice weights over review rates)."""
-        weighted -= np.float32(self.outside)
-        weights = np.exp(weighted, out=weighted)
-        # the secondary odds e^(V + ln a - s0) are the main weights times e^(u0 - s0)
-        draws = self.rng.random(weights.shape, dtype=np.float32)
-        odds = weights * np.float32(np.exp(self.outside - self.secondary))
-        second = draws * (odds + np.float32(1.0)) < odds  # probability odds / (1 + odds)
-        packed = np.packbits(second, axis=0, bitorder="little")
-        masks = np.zeros((len(who), 4), dtype=np.uint8)
-        masks[:, : len(packed)] = packed.T
-        used = masks.view(np.uint32).ravel()
-        if stick is not None:
-            weights /= stick
-        cumulative = np.cumsum(weights, axis=0, out=weights)
-        total = cumulative[-1] + np.float32(1.0)  # the outside option
-        threshold = (1.0 - self.rng.random(len(who), dtype=np.float32)) * total
-        main = np.add.reduce(cumulative < threshold, axis=0, dtype=np.int8)
-        main[main >= self.n_firms] = NONE
-        on = main >= 0
-        used = np.where(on, used | self.bits[np.maximum(main, 0)], np.uint32(0))
-        return main, used
+        their utilities plus log awareness (`weighted`, firms x users; overwritten; less
+        the secondary threshold ``s0`` already if `centred`); with `stick`, from the
+        stationary law (choice weights over review rates). See sim/choice.py."""
+        if not centred:
+            weighted -= np.float32(self.secondary)
+        return draw_months(weighted, self.rng, np.exp(self.outside - self.secondary), stick)
 
     def _apply(
         self, who: np.ndarray, main: np.ndarray, used: np.ndarray, view: MarketView | None
@@ -470,7 +474,9 @@ class UserPopulation:
             # a new use of an assistant running a cash campaign is a trial; a review that
             # keeps a use makes it the user's own
             campaign = np.bitwise_or.reduce(self.bits[view.cash_bn > 0], initial=np.uint32(0))
-            self.paid[who] = used & ~old_used & np.uint32(campaign)
+            paid = used & ~old_used & np.uint32(campaign)
+            self._paid_users += np.count_nonzero(paid) - np.count_nonzero(self.paid[who])
+            self.paid[who] = paid
         self._mau += bit_counts(used, self.n_firms) - bit_counts(old_used, self.n_firms)
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
         moved = old_main != main

@@ -1,0 +1,60 @@
+"""The draw of a chooser's month: a main assistant (or none) by the awareness-weighted
+logit, and every other open assistant as a secondary by its own draw (docs/model.md).
+
+Everything here works on firms x choosers arrays of float32, a block of choosers at a
+time (sim/users.py), one whole row of choosers per numpy call."""
+
+from __future__ import annotations
+
+import numpy as np
+
+NONE = -1
+
+
+def draw_months(
+    weighted: np.ndarray,
+    rng: np.random.Generator,
+    outside_weight: float,
+    stick: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each chooser's main assistant (NONE for the outside option) and the bitmask of
+    every assistant they use, from ``V + ln a - s0`` (`weighted`, firms x choosers, at
+    most 32 firms; overwritten), with the outside option weighing `outside_weight`
+    (``e^(u0 - s0)``); with `stick` (firms x 1), from the stationary law (main weights
+    over review rates).
+
+    With weights ``w = e^(V + ln a - s0)`` the secondary odds are ``w`` itself (used with
+    probability ``w / (1 + w)``, one uniform each), and the main choice is the logit
+    ``w_j / (e^(u0 - s0) + sum_k w_k)``, drawn by inverting its cumulative weights at one
+    uniform (the law of the argmax of utility plus Gumbel noise)."""
+    n_firms, choosers = weighted.shape
+    weights = np.exp(weighted, out=weighted)
+    draws = rng.random(weights.shape, dtype=np.float32)
+    scaled = weights + np.float32(1.0)
+    scaled *= draws
+    used = pack_rows(scaled < weights)
+    if stick is not None:
+        weights /= stick
+    cumulative = running_sum(weights)
+    total = cumulative[-1] + np.float32(outside_weight)
+    threshold = (1.0 - rng.random(choosers, dtype=np.float32)) * total
+    main = np.add.reduce(cumulative < threshold, axis=0, dtype=np.int8)
+    main[main >= n_firms] = NONE
+    on = main >= 0
+    bits = np.left_shift(np.uint32(1), np.maximum(main, 0).astype(np.uint32))
+    return main, np.where(on, used | bits, np.uint32(0))
+
+
+def pack_rows(flags: np.ndarray) -> np.ndarray:
+    """The rows of `flags` (bits x columns, at most 32 rows) packed into one uint32 mask
+    per column, row k as bit k (a product with the powers of two, exact in float64)."""
+    powers = np.ldexp(1.0, np.arange(len(flags)))
+    return (powers @ flags).astype(np.uint32)
+
+
+def running_sum(values: np.ndarray) -> np.ndarray:
+    """Cumulative sums down the rows of `values` (rows x columns), in place: one addition
+    of whole rows per row, quicker than ``np.cumsum(axis=0)`` for a few long rows."""
+    for row in range(1, len(values)):
+        np.add(values[row], values[row - 1], out=values[row])
+    return values
