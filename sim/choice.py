@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 NONE = -1
+# Choosers drawn at once: a block's firms x choosers arrays stay in the processor's cache.
+BLOCK = 1 << 12
 
 
 def draw_months(
@@ -26,7 +28,16 @@ def draw_months(
     With weights ``w = e^(V + ln a - s0)`` the secondary odds are ``w`` itself (used with
     probability ``w / (1 + w)``, one uniform each), and the main choice is the logit
     ``w_j / (e^(u0 - s0) + sum_k w_k)``, drawn by inverting its cumulative weights at one
-    uniform (the law of the argmax of utility plus Gumbel noise)."""
+    uniform (the law of the argmax of utility plus Gumbel noise). More than BLOCK
+    choosers are drawn a block at a time."""
+    if weighted.shape[1] > BLOCK:
+        main = np.empty(weighted.shape[1], dtype=np.int8)
+        used = np.empty(weighted.shape[1], dtype=np.uint32)
+        for start in range(0, weighted.shape[1], BLOCK):
+            part = slice(start, start + BLOCK)
+            block = np.ascontiguousarray(weighted[:, part])
+            main[part], used[part] = draw_months(block, rng, outside_weight, stick)
+        return main, used
     n_firms, choosers = weighted.shape
     weights = np.exp(weighted, out=weighted)
     draws = rng.random(weights.shape, dtype=np.float32)
@@ -47,9 +58,11 @@ def draw_months(
 
 def pack_rows(flags: np.ndarray) -> np.ndarray:
     """The rows of `flags` (bits x columns, at most 32 rows) packed into one uint32 mask
-    per column, row k as bit k (a product with the powers of two, exact in float64)."""
-    powers = np.ldexp(1.0, np.arange(len(flags)))
-    return (powers @ flags).astype(np.uint32)
+    per column, row k as bit k (a product with the powers of two, exact in float32 up
+    to 24 rows, else in float64)."""
+    dtype = np.float32 if len(flags) <= 24 else np.float64
+    powers = np.ldexp(np.ones(len(flags), dtype=dtype), np.arange(len(flags)))
+    return (powers @ flags.astype(dtype)).astype(np.uint32)
 
 
 def running_sum(values: np.ndarray) -> np.ndarray:

@@ -124,23 +124,21 @@ def thinning_candidates(
 
 
 def fast_reviewers(
-    main: np.ndarray, paid: np.ndarray | None, rates: np.ndarray, top: float
+    main: np.ndarray, paid: np.ndarray, trial_users: np.ndarray, rates: np.ndarray, top: float
 ) -> np.ndarray:
-    """Users (sorted) whose review rate may exceed `top`: the main users of a firm whose
-    flight rate (``rates[2]``, by main firm, none last) is above it, and the trial users
-    (`paid` bits; None if there are none) of a main firm whose trial rate (``rates[1]``)
-    is. "wrap" sends none (-1) to the last entry."""
+    """Users (sorted) whose review rate may exceed `top`: the users of `main` (their main
+    firms, -1 for none) whose main firm's flight rate (``rates[2]``, by main firm, none
+    last) is above it, and those of `trial_users` (sorted) whose main use was `paid` for
+    by a campaign of a firm whose trial rate (``rates[1]``) is."""
     found = []
     flight = rates[2] > top
     if flight.any():
-        found.append(np.flatnonzero(np.take(flight, main, mode="wrap")))
-    trial = rates[1] > top
-    if paid is not None and trial.any():
-        users = np.flatnonzero(paid)
-        current = main[users]
+        found.append(np.flatnonzero(flight[main]))
+    if len(trial_users) and (rates[1] > top).any():
+        current = main[trial_users]
         bit = np.left_shift(np.uint32(1), np.maximum(current, 0).astype(np.uint32))
-        own = ((paid[users] & bit) != 0) & (current >= 0)
-        found.append(users[own & np.take(trial, current, mode="wrap")])
+        own = ((paid[trial_users] & bit) != 0) & (current >= 0)
+        found.append(trial_users[own & (rates[1][current] > top)])
     if not found:
         return np.empty(0, dtype=np.int64)
     return np.union1d(*found) if len(found) > 1 else found[0]

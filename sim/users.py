@@ -53,7 +53,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow
-from sim.choice import NONE, draw_months
+from sim.choice import BLOCK, NONE, draw_months
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
 from sim.social import (
@@ -65,10 +65,7 @@ from sim.social import (
     social_graph,
     thinning_candidates,
 )
-from sim.view import MarketView, utility_table
-
-# Choosers drawn at once: a block's firms x choosers arrays stay in the processor's cache.
-_BLOCK = 1 << 12
+from sim.view import MarketView, kinds, utility_table
 
 
 class UserPopulation:
@@ -111,11 +108,7 @@ class UserPopulation:
         self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
         self.inertia_max = float(self.inertia.max(initial=0.0))
         # users alike in segment and home apps share one column of the month's utility
-        key = self.segment.astype(np.int64) << 32 | self.apps.astype(np.int64)
-        kinds, self.kind = np.unique(key, return_inverse=True)
-        self.kind = self.kind.astype(np.int32)
-        self.kind_segment = (kinds >> 32).astype(np.intp)
-        self.kind_apps = (kinds & 0xFFFFFFFF).astype(self.apps.dtype)
+        self.kind, self.kind_segment, self.kind_apps = kinds(self.segment, self.apps, len(app_ids))
         self.neighbors = social_graph(
             n_users, social.degree, social.community_size, social.within_community, rng
         )
@@ -123,7 +116,7 @@ class UserPopulation:
         self.main = np.full(n_users, NONE, dtype=np.int8)
         self.used = np.zeros(n_users, dtype=np.uint32)
         self.paid = np.zeros(n_users, dtype=np.uint32)
-        self._paid_users = 0  # users with a trial use
+        self._trial_users = np.empty(0, dtype=np.int64)  # sorted; all with a trial use
         self.patterns: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         # the awareness state and what month 0 fits (fit_month0)
         self.awareness_state = np.zeros((self.n_firms, len(SEGMENTS)))
@@ -291,16 +284,17 @@ class UserPopulation:
         top = min(1.0, rates[0].max() * self.inertia_max)
         if self.n_adopters == 0 or max(top, rates[1:].max()) <= 0.0:
             return np.empty(0, dtype=np.int64)
-        adopters = self.n_adopters
-        paid = self.paid[:adopters] if self._paid_users else None
-        fast = fast_reviewers(self.main[:adopters], paid, rates, top)
-        candidates, bound = thinning_candidates(adopters, top, fast, self.rng)
-        # "wrap" sends none (-1) to the last column
-        current = np.take(self.main, candidates)
-        review, trial, flight = np.take(rates, current, axis=1, mode="wrap")
-        paid = (self.paid[candidates] & np.take(self.bits, current, mode="wrap")) != 0
-        prob = np.maximum(review * self.inertia[candidates], flight)
-        prob = np.where(paid & (current >= 0), np.maximum(prob, trial), prob)
+        trial = self._trial_users = self._trial_users[self.paid[self._trial_users] != 0]
+        fast = fast_reviewers(self.main[: self.n_adopters], self.paid, trial, rates, top)
+        candidates, bound = thinning_candidates(self.n_adopters, top, fast, self.rng)
+        # an index of -1 (none) reads the last column
+        current = self.main[candidates]
+        prob = rates[0][current] * self.inertia[candidates]
+        if rates[2].any():
+            prob = np.maximum(prob, rates[2][current])
+        if len(trial):
+            paid = (self.paid[candidates] & self.bits[current]) != 0
+            prob = np.where(paid & (current >= 0), np.maximum(prob, rates[1][current]), prob)
         return candidates[self.rng.random(len(candidates), dtype=np.float32) * bound < prob]
 
     def choose(self, who: np.ndarray, view: MarketView) -> None:
@@ -315,8 +309,8 @@ class UserPopulation:
         weight = (self.choice.b_social * view.social / self.neighbors.shape[1]).astype(np.float32)
         main = np.empty(len(who), dtype=np.int8)
         used = np.empty(len(who), dtype=np.uint32)
-        for start in range(0, len(who), _BLOCK):
-            block = who[start : start + _BLOCK]
+        for start in range(0, len(who), BLOCK):
+            block = who[start : start + BLOCK]
             utility = self._block_utility(block, table, cells, weight)
             part = slice(start, start + len(block))
             main[part], used[part] = self._redraw(block, view, utility, centred=True)
@@ -475,7 +469,8 @@ class UserPopulation:
             # keeps a use makes it the user's own
             campaign = np.bitwise_or.reduce(self.bits[view.cash_bn > 0], initial=np.uint32(0))
             paid = used & ~old_used & np.uint32(campaign)
-            self._paid_users += np.count_nonzero(paid) - np.count_nonzero(self.paid[who])
+            if paid.any():
+                self._trial_users = np.union1d(self._trial_users, who[paid != 0])
             self.paid[who] = paid
         self._mau += bit_counts(used, self.n_firms) - bit_counts(old_used, self.n_firms)
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))

@@ -30,6 +30,31 @@ class MarketView:
     forgetting: np.ndarray  # forgetting rate of firms that enter in the run (0: fitted)
 
 
+def kinds(
+    segment: np.ndarray, apps: np.ndarray, n_apps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Users alike in segment and home apps, numbered in the order of (segment, apps):
+    each user's kind (int32) and each kind's segment and home apps. Counted in a table of
+    every possible kind while it is small, else sorted out (the same numbering)."""
+    if len(segment) and (int(segment.max()) + 1) << n_apps <= 1 << 24:
+        key = segment.astype(np.int32) << n_apps | apps.astype(np.int32)
+        present = np.bincount(key, minlength=1) > 0
+        number = np.cumsum(present, dtype=np.int32) - 1
+        found = np.flatnonzero(present)
+        return (
+            number[key],
+            (found >> n_apps).astype(np.intp),
+            (found & ((1 << n_apps) - 1)).astype(apps.dtype),
+        )
+    key = segment.astype(np.int64) << 32 | apps.astype(np.int64)
+    found, kind = np.unique(key, return_inverse=True)
+    return (
+        kind.astype(np.int32),
+        (found >> 32).astype(np.intp),
+        (found & 0xFFFFFFFF).astype(apps.dtype),
+    )
+
+
 def reach_patterns(
     home_mask: np.ndarray, kind_apps: np.ndarray, cache: dict[bytes, tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
