@@ -470,7 +470,8 @@ class UserPopulation:
             campaign = np.bitwise_or.reduce(self.bits[view.cash_bn > 0], initial=np.uint32(0))
             paid = used & ~old_used & np.uint32(campaign)
             if paid.any():
-                self._trial_users = np.union1d(self._trial_users, who[paid != 0])
+                merged = np.sort(np.concatenate([self._trial_users, who[paid != 0]]))
+                self._trial_users = merged[np.diff(merged, prepend=-1) != 0]
             self.paid[who] = paid
         self._mau += bit_counts(used, self.n_firms) - bit_counts(old_used, self.n_firms)
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
