@@ -4,15 +4,16 @@ For each of REPLICATES seeds, one UserPopulation is built and placed (month 0), 
 reference (sim/reference.py) is copied from it, and both are driven through the same
 MONTHS months of market views: a campaign month, an independent's breakthrough, an
 acquisition that hands over users, a large firm that stops taking users and collapses
-(flight), and its exit (evacuation). Each replicate yields, for both, the users of every
-firm at the end of every month, every firm's monthly inflow and outflow, and the run's
-from -> to migration counts.
+(flight), and its exit (evacuation). Each replicate yields, for both, the main users and
+the MAU (main and secondary uses) of every firm at the end of every month, every firm's
+monthly inflow and outflow, and the run's from -> to migration counts.
 
 The two runs of a replicate share their start and differ only in their random numbers, so
 if the two implementations follow the same rules the pair is exchangeable. For every
-statistic two paired tests are run on the replicates: a paired t-test (same mean) and the
-Pitman-Morgan test (same variance: the sum and the difference of the pair are
-uncorrelated). All p-values are corrected together (Holm) at a family-wise ALPHA.
+statistic two paired sign-flip tests are run on the replicates, with p-values bounded by
+Hoeffding's inequality: equal means, and the Pitman-Morgan test (same variance: the sum
+and the difference of the pair are uncorrelated). All p-values are corrected together
+(Holm) at a family-wise ALPHA.
 
 The same comparison run against deliberately broken references (one that ignores friends,
 one that ignores the stickiness of supply in the reconsider rate) must reject: that is the
