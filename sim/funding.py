@@ -59,7 +59,8 @@ def raise_funds(model: AIMarket) -> None:
             continue
         amount = rules.round_runway_months * burn
         if amount <= rules.max_dilution * (firm.valuation_bn + amount):
-            if model.rng.random() < rules.round_close:
+            # the climate sets how many investors are in the market, and so how fast
+            if model.rng.random() < min(1.0, rules.round_close * model.sentiment):
                 firm.receive(amount, "round")
                 model.log_event("round", firm.firm_id, f"valued {firm.valuation_bn:.1f} bn", amount)
         elif firm in picks and model.rng.random() < rules.state_fund_close:
@@ -91,11 +92,14 @@ def state_fund_picks(model: AIMarket) -> list[Firm]:
 
 def standalone_value(target: Firm, distress_distance: float) -> float:
     """What the target's owners can get without a buyer (bn): its cash plus its valuation
-    as a going concern, discounted by the odds that it goes on: in full at
-    `distress_distance` from the kill line or further, nothing at the line or past it."""
+    as a going concern, discounted by the odds that it can fund itself: in full while its
+    runway is `distress_distance` (log2 units) above the kill line's or more, nothing at
+    the line or past it. (A firm short of users but not of cash keeps its valuation.)"""
     value = max(0.0, target.capital)
     if not target.collapsing and not math.isnan(target.valuation_bn):
-        going_on = min(1.0, max(0.0, target.distance_to_kill_line / distress_distance))
+        kill = target.model.params.kill_line
+        runway = max(target.runway_months, 1e-9) / kill.runway_months
+        going_on = min(1.0, max(0.0, math.log2(runway) / distress_distance))
         value += target.valuation_bn * going_on
     return value
 

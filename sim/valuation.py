@@ -18,7 +18,8 @@ for a team: investors pay for revenue and its growth.
 A firm whose own-cash runway is under ``seek_below_runway_months`` seeks a round of
 ``round_runway_months`` of its burn. Investors take it if the round is at most
 ``max_dilution`` of the post-money valuation; a round takes time to close (``round_close``
-a month). A round refused by private investors can come from a state fund, which backs
+a month, times the funding climate ``funding.sentiment``: in a cold climate fewer investors
+are in the market). A round refused by private investors can come from a state fund, which backs
 only its picks (sim/funding.py: the strongest few general-model teams that are not
 shrinking, ``state_fund_close`` a month). During an IPO window (an event) an unlisted firm
 worth at least ``ipo_min_valuation_bn`` lists and sells ``ipo_float`` of its shares.
