@@ -139,15 +139,19 @@ def _costlier(firm_id: str, overrides=None, months: int = 12) -> AIMarket:
 
 
 def test_a_firm_whose_cost_is_above_the_market_loses_volume_and_margin():
-    base, dear = run("steady", months=12), _costlier("qwen")
+    # six months: long enough to reprice, short of the parent's review (a lost API share
+    # is lost presence, and Alibaba withdraws from a Qwen that cannot serve at market prices)
+    base, dear = run("steady", months=6), _costlier("qwen", months=6)
     b, d = base.firm("qwen"), dear.firm("qwen")
+    assert d.status == "active"
     assert d.api_share < 0.5 * b.api_share
     margin = lambda f: f.accounts.api_revenue - f.accounts.api_cost  # noqa: E731
     assert margin(d) < 0.5 * margin(b)
     assert d.markup < b.markup  # it cuts its margin to fight for the volume
     # Cut the buyers' response to price: the dearer firm keeps its volume.
     flat = {"economics.api_b_price": 0.0}
-    b0, d0 = run("steady", flat, months=12).firm("qwen"), _costlier("qwen", flat).firm("qwen")
+    b0 = run("steady", flat, months=6).firm("qwen")
+    d0 = _costlier("qwen", flat, months=6).firm("qwen")
     assert d0.api_share == pytest.approx(b0.api_share, rel=0.02)
 
 
