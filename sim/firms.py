@@ -343,9 +343,12 @@ class Firm(mesa.Agent):
         self.buzz += size
 
     def break_through(self, size: float, *, forced: bool) -> None:
-        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), and
-        the leap makes news."""
+        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), keeps
+        part of it as research talent (``breakthrough_talent_gain``), and the leap makes
+        news."""
         self.quality = max(self.quality, 1.0) + size
+        # part of the leap is know-how the lab keeps: its research talent rises for good
+        self.talent *= 1.0 + self.model.params.capabilities.breakthrough_talent_gain * size
         self.breakthroughs += 1
         self.make_news(self.model.params.awareness.breakthrough_news * size)
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)

@@ -24,6 +24,7 @@ class Capabilities(Strict):
     breakthrough_talent_elasticity: NonNegative
     breakthrough_efficiency_elasticity: NonNegative
     breakthrough_size: NonNegative
+    breakthrough_talent_gain: NonNegative
     industry_cost_decline: Fraction
     efficiency_gain: NonNegative
     efficiency_scale_bn: Positive

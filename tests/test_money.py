@@ -155,6 +155,19 @@ def test_a_firm_whose_cost_is_above_the_market_loses_volume_and_margin():
     assert d0.api_share == pytest.approx(b0.api_share, rel=0.02)
 
 
+ZHIPU_LEAP = {"kind": "breakthrough", "firm": "zhipu", "month": "2026-02", "size": 0.1}
+
+
+def test_a_breakthrough_leaves_a_lasting_lead():
+    kept = run("steady", events=[ZHIPU_LEAP], months=36).firm("zhipu")
+    faded = run(
+        "steady", {"capabilities.breakthrough_talent_gain": 0.0}, events=[ZHIPU_LEAP], months=36
+    ).firm("zhipu")
+    before = run("steady", months=36).firm("zhipu")
+    assert faded.quality == pytest.approx(before.quality, abs=0.01)  # the lead fades away
+    assert kept.quality > faded.quality + 0.02
+
+
 # ------------------------------------------------------------------ parents
 
 
