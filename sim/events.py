@@ -151,7 +151,9 @@ class EventSchedule:
             case AcquisitionOffer():
                 acquirer, target = model.firm(event.acquirer), model.firm(event.target)
                 if acquirer.in_market and target.in_market:
-                    price = funding.standalone_value(target)
+                    price = funding.standalone_value(
+                        target, model.params.acquisition.distress_distance
+                    )
                     funding.takeover(model, acquirer, target, price=price)
             case IpoWindow():
                 model.ipo_window_until = model.month + event.months

@@ -109,6 +109,7 @@ class Firm(mesa.Agent):
         self.social = entry.social
         self.integration = entry.integration
         self.legacy_base = entry.legacy_revenue_bn_month
+        self.legacy_undefended = entry.legacy_revenue_bn_month
         self.arpu = entry.arpu_rmb
         self.api_share = entry.api_share
         self.api_share_start = entry.api_share
@@ -342,9 +343,12 @@ class Firm(mesa.Agent):
         self.buzz += size
 
     def break_through(self, size: float, *, forced: bool) -> None:
-        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), and
-        the leap makes news."""
+        """A DeepSeek-style jump: the firm leaps `size` past the world frontier (1.0), keeps
+        part of it as research talent (``breakthrough_talent_gain``), and the leap makes
+        news."""
         self.quality = max(self.quality, 1.0) + size
+        # part of the leap is know-how the lab keeps: its research talent rises for good
+        self.talent *= 1.0 + self.model.params.capabilities.breakthrough_talent_gain * size
         self.breakthroughs += 1
         self.make_news(self.model.params.awareness.breakthrough_news * size)
         self.model.log_event("breakthrough", self.firm_id, f"size {size:.2f}", forced=forced)
@@ -372,7 +376,7 @@ class Firm(mesa.Agent):
         )
         acc.api_revenue = api_revenue
         acc.api_cost = api_revenue / (1.0 + self.markup)
-        acc.legacy_revenue = econ.legacy_margin * self.integration * self.legacy_base
+        acc.legacy_revenue = fusion.defended_profit(self, econ.legacy_margin)
         tokens_per_user = self.model.tokens_per_user_m
         acc.inference_cost = self.mau_m * tokens_per_user * self.model.unit_cost(self) / 1000.0
         self.api_tokens_tn = pricing.api_tokens_tn(api_revenue, self.api_price)

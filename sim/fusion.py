@@ -6,9 +6,12 @@ business and good enough, holds them. Each month
 
     pull    = max(0, rivals_users / rivals_users_0 - 1)        # rivals' growth since month 0
     defence = integration * min(1, quality / best_quality)
-    legacy_base = legacy_base * (1 - legacy_erosion * pull * (1 - defence))
+    legacy_base        = legacy_base * (1 - legacy_erosion * pull * (1 - defence))
+    legacy_undefended  = legacy_undefended * (1 - legacy_erosion * pull)   # the same without AI
 
-and the AI unit is credited ``legacy_margin * integration * legacy_base``. Integration is an
+and the AI unit is credited ``legacy_margin * (legacy_base - legacy_undefended)``: the
+profit on the business its defence kept, and no more. Where rivals do not grow, nothing
+erodes, the AI defends nothing and is credited nothing. Integration is an
 investment a firm makes or not: an ``integration_investment`` event pays its tranches as
 fixed cost, and each month's tranche closes ``1 - exp(-tranche / integration_scale_bn)`` of
 the gap to full integration. The legacy apps feed the assistant through ``home_apps`` (the
@@ -38,12 +41,17 @@ def rivals_pull(firm: Firm, model: AIMarket) -> float:
 
 
 def erode(firm: Firm, model: AIMarket) -> None:
-    """One month of erosion of the firm's legacy business."""
+    """One month of erosion of the firm's legacy business, and of the same business
+    without its AI's defence (the counterfactual the AI is credited against)."""
     econ = model.params.economics
-    loss = (
-        econ.legacy_erosion * rivals_pull(firm, model) * (1.0 - defence(firm, model.best_quality))
-    )
-    firm.legacy_base *= 1.0 - min(1.0, loss)
+    pull = econ.legacy_erosion * rivals_pull(firm, model)
+    firm.legacy_base *= 1.0 - min(1.0, pull * (1.0 - defence(firm, model.best_quality)))
+    firm.legacy_undefended *= 1.0 - min(1.0, pull)
+
+
+def defended_profit(firm: Firm, margin: float) -> float:
+    """The legacy profit the AI's defence kept this month (bn): the erosion avoided."""
+    return margin * max(0.0, firm.legacy_base - firm.legacy_undefended)
 
 
 def integrate(firm: Firm, tranche_bn: float, scale_bn: float) -> None:

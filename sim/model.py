@@ -25,14 +25,14 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import funding, kill_line, pricing
+from sim import api_market, funding, kill_line, pricing
 from sim.calendar import month_label
 from sim.events import EventSchedule
 from sim.firms import Firm
 from sim.metrics import hhi, top_share
 from sim.scenario import Scenario, load_scenario
 from sim.schema import SEGMENTS, TIERS
-from sim.startups import Pressure, StartupPopulation
+from sim.startups import Pressure, StartupPopulation, startup_pressure
 from sim.tables import FIRM_COLUMNS, MARKET_COLUMNS, Recorder
 from sim.users import MarketView, UserPopulation
 
@@ -93,7 +93,6 @@ class AIMarket(mesa.Model):
             params.run.months,
             self.rng,
         )
-        self._startup_tokens_at_start = self.startups.token_spend_bn
         self.schedule_of_events = EventSchedule(self)
         self.giants_base_spend = sum(f.base_spend for f in self.firm_list if f.tier == "giant")
         self.ipo_window_until = 0
@@ -107,7 +106,7 @@ class AIMarket(mesa.Model):
         self.month0_fit = self.users.fit_month0(
             self.market_view(), market.reconsider_rate, market.bass_p, market.bass_q
         )
-        self._api_channel = self._fit_api_channels()
+        self.api = api_market.ApiMarket(self)
         self.settle_accounts(book=False)
         for firm in self.firm_list:
             firm.capacity_tn = firm.tokens_tn
@@ -118,7 +117,7 @@ class AIMarket(mesa.Model):
         for firm in self.firm_list:
             firm.presence_start = max(firm.share, firm.api_share)
             firm.rivals_users_start = self.total_users_m - firm.users_m
-        funding.value_firms(self)
+        funding.start(self)
         self.collect()
         # All of the above builds month 0: it counts as set-up, and the stages count months.
         self.stage_seconds = defaultdict(float, {"set-up": time.perf_counter() - began})
@@ -197,14 +196,18 @@ class AIMarket(mesa.Model):
         need = self.users.supply_need()
         self.total_mau_m = float(mau_m.sum())
         api_shares = self.api_shares()
-        api_market = self.api_market_bn
+        self.api_price_index = self.api.price_index(self, api_shares)
+        self.api_tokens_tn = self.api.demand_tn(self, self.api_price_index)
+        self.api_market_bn = 0.0
         for firm in self.firms_in_market():
             firm.api_share = float(api_shares[firm.index])
+            revenue = self.api_tokens_tn * firm.api_share * self.api_price(firm) / 1e3
+            self.api_market_bn += revenue
             firm.settle_accounts(
                 float(users_m[firm.index]),
                 float(mau_m[firm.index]),
                 float(need[firm.index]),
-                api_market * firm.api_share,
+                revenue,
             )
             if book:
                 firm.book()
@@ -382,15 +385,6 @@ class AIMarket(mesa.Model):
         return self.params.funding.sentiment
 
     @property
-    def api_market_bn(self) -> float:
-        """Enterprise/API token market this month (bn): the rest of the market grows at
-        ``api_market_growth``; startups' token spend moves with the long tail.
-        ``api_market_bn_month`` is the whole market at month 0, startups included."""
-        econ = self.params.economics
-        others = max(0.0, econ.api_market_bn_month - self._startup_tokens_at_start)
-        return others * (1.0 + econ.api_market_growth) ** self.month + self.startups.token_spend_bn
-
-    @property
     def tokens_per_user_m(self) -> float:
         """Million tokens a month a consumer assistant's monthly user takes this month
         (grows at ``economics.token_growth``: reasoning, agents, coding)."""
@@ -399,56 +393,20 @@ class AIMarket(mesa.Model):
 
     def unit_cost(self, firm: Firm) -> float:
         """The firm's cost of serving a million tokens this month (RMB)."""
-        econ, caps = self.params.economics, self.params.capabilities
-        industry = (
-            econ.unit_cost_rmb_per_m_tokens * (1.0 - caps.industry_cost_decline) ** self.month
-        )
-        return industry / firm.cost_efficiency
+        return api_market.unit_cost(self, firm)
 
     def api_price(self, firm: Firm) -> float:
         """The firm's API price per million tokens (RMB): unit cost plus its markup (its
         decision, sim/pricing.py)."""
-        return self.unit_cost(firm) * (1.0 + firm.markup)
-
-    def _api_appeal(self) -> np.ndarray:
-        econ = self.params.economics
-        appeal = np.zeros(len(self.firm_list))
-        for firm in self.firms_in_market():
-            appeal[firm.index] = econ.api_b_quality * firm.quality - econ.api_b_price * math.log(
-                self.api_price(firm)
-            )
-        return appeal
-
-    def _fit_api_channels(self) -> np.ndarray:
-        """Per-firm channel weights so that month-0 API shares equal the roster's (P12)."""
-        appeal = self._api_appeal()
-        seeds = np.array([f.api_share for f in self.firm_list])
-        return seeds * np.exp(-(appeal - appeal.max()))
+        return api_market.api_price(self, firm)
 
     def api_shares(self) -> np.ndarray:
-        """Shares of the API market: a logit on quality and price, weighted by channel."""
-        appeal = self._api_appeal()
-        in_market = np.array([f.in_market for f in self.firm_list])
-        weight = np.where(in_market, self._api_channel * np.exp(appeal - appeal.max()), 0.0)
-        total = weight.sum()
-        return weight / total if total > 0 else weight
+        """Token shares of the API market: a logit on quality and price (sim/api_market.py)."""
+        return self.api.shares(self)
 
     def pressure(self) -> Pressure:
-        """Pressures on startups: price war, giants' encroachment, funding climate."""
-        econ = self.params.economics
-        firms = self.firms_in_market()
-        shares = np.array([f.api_share for f in firms])
-        relative_price = np.array([(1 + f.markup) / f.cost_efficiency for f in firms])
-        baseline = np.array([(1 + econ.api_markup) / f.cost_efficiency_start for f in firms])
-        ratio = (
-            float(shares @ relative_price / max(shares @ baseline, 1e-12)) if shares.sum() else 1.0
-        )
-        giants = sum(f.spend_total for f in firms if f.tier == "giant")
-        return Pressure(
-            price_war=max(0.0, (1.0 - ratio) / self.params.startups.price_war_step),
-            encroachment=max(0.0, giants / max(self.giants_base_spend, 1e-12) - 1.0),
-            climate=max(0.0, (1.0 - self.sentiment) / self.params.startups.climate_step),
-        )
+        """Pressures on startups: token prices, giants' encroachment, funding climate."""
+        return startup_pressure(self)
 
     def market_view(self) -> MarketView:
         """The firms as users see them this month."""

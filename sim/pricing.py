@@ -5,16 +5,18 @@ times one plus its markup. The markup is the firm's decision; each month it move
 ``price_adjust`` of the way to
 
     target = api_markup * utilisation ** scarcity_elasticity
-                        * (api_share / api_share_0) ** volume_elasticity
+                        * min(1, api_share / api_share_0) ** volume_elasticity
 
 and never below ``min_markup``. ``utilisation`` is the tokens the firm serves (API and its
 own assistant's users) over its serving capacity. Capacity is planned a month ahead for
 the firm's demand trend (its mean growth over ``funding.momentum_months``), and closes
 ``capacity_adjust`` of any gap a surprise left: when demand outruns capacity the firm holds or
 raises its price (2026's price rises on some plans); when it loses API share and has room
-to spare it undercuts to win volume back (the May-2024 war). The floor makes the
-cost-efficiency edge decisive in a war: at ``min_markup`` the efficient firm's price is
-lower, and the inefficient one cannot follow it.
+to spare it undercuts to win volume back (the May-2024 war), down to ``min_markup`` below
+its cost. A share it has gained is not priced up for itself: it shows as scarcity when
+demand outruns capacity. The floor makes the cost-efficiency edge decisive in a war: at
+``min_markup`` the efficient firm's price is lower, and a firm whose cost is above the
+market's price either loses volume or sells at a loss.
 
 Token demand per user grows at ``token_growth`` a month (reasoning, agents, coding), so
 inference cost weighs more over time for a firm with poor cost efficiency. At month 0
@@ -45,11 +47,8 @@ def markup_target(firm: Firm, econ: Economics) -> float:
     """The markup the firm aims at this month."""
     utilisation = firm.tokens_tn / firm.capacity_tn if firm.capacity_tn > 0 else 1.0
     volume = firm.api_share / firm.api_share_start if firm.api_share_start > 0 else 1.0
-    return (
-        econ.api_markup
-        * utilisation**econ.scarcity_elasticity
-        * max(volume, 1e-6) ** econ.volume_elasticity
-    )
+    lost = min(1.0, max(volume, 1e-6))  # only lost volume is fought for; gains show as scarcity
+    return econ.api_markup * utilisation**econ.scarcity_elasticity * lost**econ.volume_elasticity
 
 
 def demand_growth(history: list[float], months: int) -> float:

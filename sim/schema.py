@@ -111,6 +111,7 @@ class Startups(Strict):
     climate_hazard: NonNegative
     climate_step: Positive
     token_spend_rmb_month: NonNegative
+    token_cost_share: Fraction
 
 
 # --------------------------------------------------------------------------- roster

@@ -24,6 +24,7 @@ class Capabilities(Strict):
     breakthrough_talent_elasticity: NonNegative
     breakthrough_efficiency_elasticity: NonNegative
     breakthrough_size: NonNegative
+    breakthrough_talent_gain: NonNegative
     industry_cost_decline: Fraction
     efficiency_gain: NonNegative
     efficiency_scale_bn: Positive
@@ -40,8 +41,9 @@ class Economics(Strict):
     unit_cost_rmb_per_m_tokens: Positive
     tokens_per_user_month_m: NonNegative
     commerce_rmb_per_user: NonNegative
-    api_market_bn_month: NonNegative
+    api_tokens_tn_month: Positive
     api_market_growth: Annotated[float, Field(ge=-0.5, le=0.5)]
+    api_price_elasticity: NonNegative
     api_markup: NonNegative
     api_b_quality: NonNegative
     api_b_price: NonNegative
@@ -65,7 +67,6 @@ class Funding(Strict):
     round_close: Fraction
     max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
     revenue_multiple: NonNegative
-    team_value_bn: NonNegative
     team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
     momentum_weight: NonNegative
     momentum_months: Annotated[int, Field(ge=1)]
@@ -74,6 +75,7 @@ class Funding(Strict):
     peer_weight: NonNegative
     sentiment: NonNegative
     state_fund_min_quality: NonNegative
+    state_fund_picks: Annotated[int, Field(ge=0)]
     state_fund_close: Fraction
     ipo_min_valuation_bn: NonNegative
     ipo_float: Fraction
@@ -99,6 +101,7 @@ class Acquisition(Strict):
     distress_distance: float
     user_transfer: Fraction
     review_share: Fraction
+    seller_share: Fraction
 
 
 class Parent(Strict):

@@ -7,25 +7,35 @@ model makers' API revenue). Startups are born at the registration rates in
 
     hazard = base_hazard * (1 + price_war_hazard * price_war
                               + encroachment_hazard * encroachment
-                              + climate_hazard * climate)
+                              + climate_hazard * climate
+                              - token_cost_share * token_saving)
 
-where ``price_war`` is the fall of API prices below their trend in steps of
-``price_war_step``, ``encroachment`` the giants' spending over their 2025 run-rate
-(1 = doubled) and ``climate`` the funding climate's shortfall from neutral in steps of
-``climate_step``. Before the
-simulation starts the three pressures are zero, so ``base_hazard`` alone is calibrated to
-the article's count (F1, F2): about 869,000 firms aged 1-3 years alive and 168,000 closed on
-2026-01-29.
+``price_war`` is the fall of vendors' markups below their normal margin (``api_markup``),
+share-weighted, in steps of ``price_war_step``: giants selling model services below their
+usual margin compete with the startups that sell AI services (a squeeze on their margins,
+not on their costs), so it raises the hazard. ``token_saving`` is how much cheaper tokens
+are than at month 0 (``1 - P / P_0`` of the API market's price index): cheaper tokens lower
+the startups' costs, so it lowers the hazard, in proportion to the share of a startup's
+costs that tokens are (``token_cost_share``). A fall of costs along the industry's trend is
+thus a saving and not a war; only margins cut below normal are. ``encroachment`` is the
+giants' spending over their 2025 run-rate (1 = doubled) and ``climate`` the funding
+climate's shortfall from neutral in steps of ``climate_step``. Before the simulation starts
+the pressures are zero, so ``base_hazard`` alone is calibrated to the article's count (F1,
+F2): about 869,000 firms aged 1-3 years alive and 168,000 closed on 2026-01-29.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.calendar import month_label, ordinal
 from sim.schema import Startups as StartupParams
+
+if TYPE_CHECKING:
+    from sim.model import AIMarket
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Pressure:
     price_war: float = 0.0
     encroachment: float = 0.0
     climate: float = 0.0
+    token_saving: float = 0.0
 
 
 def births_in(params: StartupParams, year_month: str) -> float:
@@ -52,8 +63,26 @@ def hazard(params: StartupParams, pressure: Pressure) -> float:
         params.price_war_hazard * pressure.price_war
         + params.encroachment_hazard * pressure.encroachment
         + params.climate_hazard * pressure.climate
+        - params.token_cost_share * pressure.token_saving
     )
-    return min(1.0, params.base_hazard * (1.0 + rise))
+    return min(1.0, max(0.0, params.base_hazard * (1.0 + rise)))
+
+
+def startup_pressure(model: AIMarket) -> Pressure:
+    """This month's pressures on the long tail from the firms and the funding climate."""
+    econ, rules = model.params.economics, model.params.startups
+    firms = model.firms_in_market()
+    shares = np.array([f.api_share for f in firms])
+    markups = np.array([1.0 + f.markup for f in firms])
+    total = float(shares.sum())
+    margin = float(shares @ markups) / (total * (1.0 + econ.api_markup)) if total > 0 else 1.0
+    giants = sum(f.spend_total for f in firms if f.tier == "giant")
+    return Pressure(
+        price_war=max(0.0, (1.0 - margin) / rules.price_war_step),
+        encroachment=max(0.0, giants / max(model.giants_base_spend, 1e-12) - 1.0),
+        climate=max(0.0, (1.0 - model.sentiment) / rules.climate_step),
+        token_saving=1.0 - model.api_price_index / model.api.price_0,
+    )
 
 
 class StartupPopulation:

@@ -2,25 +2,27 @@
 
 A venture-funded firm's valuation (bn) is
 
-    valuation = sentiment_index * (revenue_multiple * 12 * revenue
-                                   + team_value_bn * team) * exp(momentum_weight * momentum)
+    valuation = sentiment_index * revenue_multiple * 12 * revenue * exp(momentum_weight * momentum)
 
-``team = max(0, quality - team_quality_floor) / (1 - team_quality_floor)`` prices a
-frontier-grade research team; ``momentum`` is the growth of the firm's users and of its API
-revenue over ``momentum_months`` (each capped at ``momentum_cap``), weighted
-``user_momentum_weight`` and the rest, so a firm whose API or coding business grows can
-raise while its consumer users fade (Moonshot). ``sentiment_index`` is the funding
+``revenue`` is the month's revenue from every line, domestic and overseas; ``momentum``
+is the growth of the firm's users and of its API revenue over ``momentum_months`` (each
+capped at ``momentum_cap``), weighted ``user_momentum_weight`` and the rest, so a firm
+whose API or coding business grows can raise while its consumer users fade (Moonshot),
+and one whose revenue and users shrink loses its price. ``sentiment_index`` is the funding
 climate (``funding.sentiment``, moved by events) times the momentum of the listed peers
 (``exp(momentum_weight * mean momentum)`` of listed firms in the market, to the power
-``peer_weight``).
+``peer_weight``). One multiple prices the three model makers of the start: Moonshot's
+Series C, Zhipu's and MiniMax's listings (seeds/parameters.toml), with no separate value
+for a team: investors pay for revenue and its growth.
 
 A firm whose own-cash runway is under ``seek_below_runway_months`` seeks a round of
 ``round_runway_months`` of its burn. Investors take it if the round is at most
 ``max_dilution`` of the post-money valuation; a round takes time to close (``round_close``
-a month). A round refused by private investors can come from a state fund when the firm's
-quality is at least ``state_fund_min_quality`` (with ``state_fund_close`` a month). During
-an IPO window (an event) an unlisted firm worth at least ``ipo_min_valuation_bn`` lists and
-sells ``ipo_float`` of its shares.
+a month, times the funding climate ``funding.sentiment``: in a cold climate fewer investors
+are in the market). A round refused by private investors can come from a state fund, which backs
+only its picks (sim/funding.py: the strongest few general-model teams that are not
+shrinking, ``state_fund_close`` a month). During an IPO window (an event) an unlisted firm
+worth at least ``ipo_min_valuation_bn`` lists and sells ``ipo_float`` of its shares.
 """
 
 from __future__ import annotations
@@ -64,9 +66,7 @@ def valuation(firm: Firm, model: AIMarket, index: float | None = None) -> float:
     """The firm's valuation (bn) this month."""
     funding = model.params.funding
     index = sentiment_index(model) if index is None else index
-    team = max(0.0, firm.quality - funding.team_quality_floor) / (1.0 - funding.team_quality_floor)
     fundamentals = funding.revenue_multiple * 12.0 * max(firm.revenue, 0.0)
-    fundamentals += funding.team_value_bn * team
     growth = momentum(
         firm, funding.momentum_months, funding.user_momentum_weight, funding.momentum_cap
     )

@@ -23,6 +23,8 @@ KIMI_FORCED = {
     "firms.kimi.spend_bn_month": 2.0,
     "funding.round_close": 0.0,
     "funding.state_fund_close": 0.0,
+    # no buyer before it crosses (a distressed Kimi's team is worth buying)
+    "acquisition.distress_distance": -100.0,
     "run.months": 8,
 }
 # Tencent's unit with almost no cash, a parent that sees no stake in it and reviews every

@@ -3,6 +3,8 @@ does not defend it, and integration is an investment a firm makes or not."""
 
 from __future__ import annotations
 
+import pytest
+
 from sim.model import AIMarket
 from sim.scenario import load_scenario
 
@@ -63,3 +65,27 @@ def test_integration_is_an_investment():
     base_row = base.tables()["firms"]
     base_row = base_row[(base_row["firm"] == "nano360") & (base_row["month"] == 24)].iloc[0]
     assert row["legacy_revenue_bn"] > base_row["legacy_revenue_bn"]
+
+
+def _credited(overrides=None, events=SURGE) -> AIMarket:
+    scenario = load_scenario("steady", {**SIZE, **(overrides or {})}).with_events(events)
+    model = AIMarket(scenario, rng=1)
+    model.run_for(24)
+    return model
+
+
+def test_only_the_defended_legacy_profit_is_credited():
+    """The AI is credited with the legacy profit its defence kept (the erosion avoided):
+    nothing at month 0, and nothing where it defends nothing."""
+    month0 = AIMarket(load_scenario("steady", SIZE), rng=1)
+    assert all(f.accounts.legacy_revenue == 0.0 for f in month0.firm_list)
+    nano = _credited().firm("nano360")
+    margin = nano.model.params.economics.legacy_margin
+    assert nano.legacy_undefended < nano.legacy_base
+    # (the month's accounts are settled before the month's erosion is booked)
+    assert nano.accounts.legacy_revenue == pytest.approx(
+        margin * (nano.legacy_base - nano.legacy_undefended), rel=0.1
+    )
+    assert nano.accounts.legacy_revenue < margin * nano.integration * nano.legacy_base
+    unfused = _credited({"firms.nano360.integration": 0.0}).firm("nano360")
+    assert unfused.accounts.legacy_revenue == 0.0

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim import funding, valuation
+from sim import funding, parents, valuation
 from sim.model import AIMarket
 from sim.scenario import load_scenario
 
@@ -90,6 +90,84 @@ def test_tables_carry_price_and_token_volumes():
     assert (active["api_tokens_tn"] > 0).all()
 
 
+def test_serving_is_a_real_share_of_a_giants_costs():
+    # Volcano Engine served 50 trillion tokens a day in Dec 2025 (P9-P11); at P7's cost
+    # level serving them is about a quarter of Doubao's costs.
+    model = _month0()
+    doubao = model.firm("doubao")
+    assert doubao.tokens_tn / 30.4 == pytest.approx(50.0, rel=0.1)
+    serving = doubao.accounts.api_cost + doubao.accounts.inference_cost
+    assert serving > 0.2 * doubao.costs
+
+
+def test_api_demand_answers_to_price():
+    model = _month0()
+    market, p0 = model.api, model.api.price_0
+    startups = 1e3 * model.startups.token_spend_bn
+    # Halving the price buys 2 ** 0.7 = 1.62 times the tokens (and the startups' fixed
+    # budgets twice as many).
+    other = market.demand_tn(model, p0 / 2) - 2 * startups / p0
+    assert other == pytest.approx(market.other_tokens_0 * 2**0.7, rel=1e-9)
+    cut = load_scenario("steady", {**LARGE, "economics.api_price_elasticity": 0.0})
+    flat = AIMarket(cut, rng=1)
+    other = flat.api.demand_tn(flat, p0 / 2) - 2 * startups / p0
+    assert other == pytest.approx(flat.api.other_tokens_0, rel=1e-9)
+
+
+def test_a_price_war_sells_more_tokens_only_if_demand_answers_to_price():
+    war = [
+        {"kind": "price_cut", "firm": f, "month": "2026-02", "factor": 0.0}
+        for f in ("doubao", "qwen", "ernie", "deepseek", "yuanbao")
+    ]
+    calm, cut = run("steady", months=2), run("steady", events=war, months=2)
+    assert cut.api_tokens_tn > 1.15 * calm.api_tokens_tn
+    inelastic = {"economics.api_price_elasticity": 0.0}
+    calm0, cut0 = run("steady", inelastic, months=2), run("steady", inelastic, events=war, months=2)
+    # only the startups' fixed budgets buy more
+    assert cut0.api_tokens_tn < 1.05 * calm0.api_tokens_tn
+
+
+def _costlier(firm_id: str, overrides=None, months: int = 12) -> AIMarket:
+    """Steady, with `firm_id`'s cost efficiency halved (and held there) after month 0."""
+    model = AIMarket(load_scenario("steady", {**SIZE, **(overrides or {})}), rng=1)
+    firm = model.firm(firm_id)
+    firm.cost_efficiency *= 0.5
+    # research talent refitted so that quality holds: only the cost differs
+    firm.calibrate_capabilities(model.open_best)
+    model.run_for(months)
+    return model
+
+
+def test_a_firm_whose_cost_is_above_the_market_loses_volume_and_margin():
+    # six months: long enough to reprice, short of the parent's review (a lost API share
+    # is lost presence, and Alibaba withdraws from a Qwen that cannot serve at market prices)
+    base, dear = run("steady", months=6), _costlier("qwen", months=6)
+    b, d = base.firm("qwen"), dear.firm("qwen")
+    assert d.status == "active"
+    assert d.api_share < 0.5 * b.api_share
+    margin = lambda f: f.accounts.api_revenue - f.accounts.api_cost  # noqa: E731
+    assert margin(d) < 0.5 * margin(b)
+    assert d.markup < b.markup  # it cuts its margin to fight for the volume
+    # Cut the buyers' response to price: the dearer firm keeps its volume.
+    flat = {"economics.api_b_price": 0.0}
+    b0 = run("steady", flat, months=6).firm("qwen")
+    d0 = _costlier("qwen", flat, months=6).firm("qwen")
+    assert d0.api_share == pytest.approx(b0.api_share, rel=0.02)
+
+
+ZHIPU_LEAP = {"kind": "breakthrough", "firm": "zhipu", "month": "2026-02", "size": 0.1}
+
+
+def test_a_breakthrough_leaves_a_lasting_lead():
+    kept = run("steady", events=[ZHIPU_LEAP], months=36).firm("zhipu")
+    faded = run(
+        "steady", {"capabilities.breakthrough_talent_gain": 0.0}, events=[ZHIPU_LEAP], months=36
+    ).firm("zhipu")
+    before = run("steady", months=36).firm("zhipu")
+    assert faded.quality == pytest.approx(before.quality, abs=0.01)  # the lead fades away
+    assert kept.quality > faded.quality + 0.02
+
+
 # ------------------------------------------------------------------ parents
 
 
@@ -109,6 +187,69 @@ def test_a_parent_without_profit_or_cash_cannot_bear_the_losses():
     broke = {"parents.wondershare.cash_bn": 0.0, "parents.wondershare.profit_bn_year": 0.0}
     model = run("steady", broke, months=36)
     assert model.firm("tianmu").status == "pivoted"
+
+
+def test_every_parent_keeps_its_unit_at_month0_with_a_margin():
+    # A unit's month-0 loss is at most 1/1.4 of what it is worth to its parent and of what
+    # the parent can bear (docs/model.md 7.7): not a knife edge.
+    model = _month0()
+    rules = model.params.parent_support
+    for firm in model.firm_list:
+        if firm.funding_source != "parent":
+            continue
+        parent = model.params.parents[firm.parent_id]
+        account = model.parent_accounts[firm.parent_id]
+        worth = parents.strategic_value(parent, 1.0, 1.0)
+        bearable = parents.bearable_loss(parent, account, rules)
+        assert 1.4 * firm.burn <= min(worth, bearable), firm.firm_id
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_parent_withdraws_in_the_steady_state_even_with_less_cash(seed):
+    poorer = {f"parents.{p}.cash_bn": 0.8 * v.cash_bn for p, v in _month0().params.parents.items()}
+    model = run("steady", {**LARGE, **poorer}, months=36, seed=seed)
+    assert _events(model, "parent_withdraws").empty
+
+
+def test_tranches_and_top_ups_draw_the_parents_cash_down():
+    calm, sprint = run("status_quo", months=12), run("sprint_race", months=12)
+    paid = sum(
+        sprint.firm("yuanbao").programmes[i].tranche(m)
+        for i in range(len(sprint.firm("yuanbao").programmes))
+        for m in range(1, 13)
+    )
+    drawn = calm.parent_accounts["tencent"].cash - sprint.parent_accounts["tencent"].cash
+    assert paid > 10.0
+    assert drawn == pytest.approx(paid, rel=0.2)
+
+
+def test_ablating_the_draw_leaves_the_parents_cash_untouched(monkeypatch):
+    def free(model, parent_id, amount_bn):
+        return max(0.0, amount_bn)
+
+    monkeypatch.setattr(parents, "pay", free)
+    calm, sprint = run("status_quo", months=12), run("sprint_race", months=12)
+    assert calm.parent_accounts["tencent"].cash == sprint.parent_accounts["tencent"].cash
+
+
+def test_a_parent_whose_cash_runs_out_stops_paying():
+    # Tencent with 5 bn of cash and a published loss of 18 bn a year (no profit left once
+    # Yuanbao's month-0 losses of 1.44 bn a month are paid): its doubled programme (1.5 bn
+    # a month) empties the cash within months, and the tranches stop.
+    poor = {"parents.tencent.cash_bn": 5.0, "parents.tencent.profit_bn_year": -18.0}
+    model = run("sprint_race", poor, months=12)
+    firms = model.tables()["firms"]
+    funded = firms[firms["firm"] == "yuanbao"].set_index("month")["funding_bn"]
+    assert funded.loc[1] > 0
+    assert (funded.loc[6:] < 0.05).all()
+    assert model.parent_accounts["tencent"].cash < 1.0
+
+
+def test_a_giant_can_be_cut_by_its_parent():
+    model = run("status_quo", {"parents.tencent.stake": 0.25 * 0.06}, months=24)
+    assert not _events(model, "parent_withdraws", "yuanbao").empty
+    kept = run("status_quo", months=24)
+    assert _events(kept, "parent_withdraws", "yuanbao").empty
 
 
 # ------------------------------------------------------------------ valuations
@@ -131,9 +272,20 @@ def test_api_growth_lifts_a_valuation_while_users_fade():
     assert valuation.valuation(moonshot, model, 1.0) > valuation.valuation(flat, model, 1.0)
 
 
-def test_month0_valuation_matches_moonshots_round():
+def test_month0_valuations_match_three_priced_deals():
+    # Moonshot's Series C at US$4.3bn (I7); Zhipu's and MiniMax's listings at about
+    # HK$51bn and HK$50bn (0.92 RMB per HKD): one revenue multiple prices all three.
     model = _month0()
-    assert model.firm("kimi").valuation_bn == pytest.approx(30.5, rel=0.05)
+    assert model.firm("kimi").valuation_bn == pytest.approx(4.3 * 7.1, rel=0.1)
+    assert model.firm("zhipu").valuation_bn == pytest.approx(51 * 0.92, rel=0.1)
+    assert model.firm("minimax").valuation_bn == pytest.approx(50 * 0.92, rel=0.1)
+
+
+def test_shrinking_revenue_and_users_cut_a_valuation():
+    model = _month0()
+    steady = _firm([10.0] * 4, [0.004] * 4)
+    fading = _firm([10.0, 9.0, 8.0, 7.0], [0.004, 0.0035, 0.003, 0.0025])
+    assert valuation.valuation(fading, model, 1.0) < 0.6 * valuation.valuation(steady, model, 1.0)
 
 
 def test_valued_firms_raise_rounds_with_their_size():
@@ -144,7 +296,7 @@ def test_valued_firms_raise_rounds_with_their_size():
 
 
 def test_ablating_valuation_leaves_venture_firms_unfunded():
-    cut = {"funding.revenue_multiple": 0.0, "funding.team_value_bn": 0.0}
+    cut = {"funding.revenue_multiple": 0.0}
     model = run("steady", cut, months=36)
     assert _events(model, "round").empty
     gone = [f.firm_id for f in model.firm_list if f.funding_source == "venture" and not f.in_market]
@@ -200,7 +352,7 @@ def test_a_valued_target_is_not_bought_below_its_stand_alone_value():
 
 def test_ablating_the_price_hands_targets_to_buyers(monkeypatch):
     priced = _stepfun_alone()
-    monkeypatch.setattr(funding, "standalone_value", lambda target: 0.0)
+    monkeypatch.setattr(funding, "standalone_value", lambda target, distance: 0.0)
     free = _stepfun_alone()
     first = lambda m: _events(m, "acquired", "stepfun")["month"].min()  # noqa: E731
     assert not _events(free, "acquired", "stepfun").empty
@@ -224,19 +376,51 @@ def test_every_sale_records_its_price():
     assert sales["amount_bn"].notna().all()
 
 
+DISTRESSED_KIMI = {
+    "firms.kimi.capital_bn": 0.3,
+    "firms.kimi.spend_bn_month": 1.0,
+    "funding.round_close": 0.0,
+    "funding.state_fund_close": 0.0,
+}
+
+
+def test_deals_split_the_surplus_above_the_stand_alone_value():
+    assert funding.deal_price(2.0, 10.0, 0.5) == pytest.approx(6.0)
+    assert funding.deal_price(2.0, 1.0, 0.5) == pytest.approx(2.0)
+
+
+def test_a_distressed_team_is_bought_above_its_stand_alone_value():
+    model = run("steady", DISTRESSED_KIMI, months=6)
+    sale = _events(model, "acquired", "kimi")
+    assert len(sale) == 1
+    kimi = model.firm("kimi")
+    buyer = model.firm(kimi.acquirer)
+    # Near the line its valuation no longer counts: a stand-alone value of its cash or less.
+    assert sale["amount_bn"].iloc[0] > 0.3
+    assert buyer.talent >= kimi.talent  # the team moves, and with it its research talent
+    # Cut the value of what the buyer takes: nobody buys, the firm goes to the line alone.
+    worthless = {**DISTRESSED_KIMI, "acquisition.talent_value_bn": 0.0}
+    alone = run("steady", worthless, months=6)
+    assert _events(alone, "acquired", "kimi").empty
+
+
 # ------------------------------------------------------------------ one basis for money
 
 
 def test_month0_cash_burn_matches_the_independents_filings():
-    # Zhipu: operating cash flow -1,327M RMB in H1 2025 (I1) -> 0.221 bn a month.
-    # MiniMax: 9-month net loss US$512M at 7.1 (I4) -> 0.404 bn a month (no cash-flow
-    # figure is published; the loss may include non-cash items).
+    # One basis, cash. Zhipu: operating cash flow -1,327M RMB in H1 2025 (I1) -> 0.221 bn
+    # a month. MiniMax: 9-month net loss US$512M at 7.1 (I4) -> 0.404 bn a month, at
+    # Zhipu's cash-to-loss ratio (1,327 / 2,358) -> 0.227 bn a month of cash.
     model = _month0()
-    assert model.firm("zhipu").burn == pytest.approx(1.327 / 6, rel=0.15)
-    assert model.firm("minimax").burn == pytest.approx(0.512 * 7.1 / 9, rel=0.05)
+    assert model.firm("zhipu").burn == pytest.approx(1.327 / 6, rel=0.1)
+    assert model.firm("minimax").burn == pytest.approx(0.512 * 7.1 / 9 * 1.327 / 2.358, rel=0.1)
 
 
-def test_month0_revenue_matches_minimax_filing():
-    # I4: US$53.4M in the first 9 months of 2025 -> 0.042 bn RMB a month, mostly overseas.
+def test_month0_revenue_matches_the_filings():
+    # I4: US$53.4M in the first 9 months of 2025 -> 0.042 bn RMB a month (domestic and
+    # overseas, mostly overseas). I1: Zhipu 190.9M in H1 2025 -> 0.032 bn a month; the
+    # model's month 0 is Dec 2025, after half a year of growth (2024 to H1 2025 +22% a
+    # half-year), so within 50% above it.
     model = _month0()
     assert model.firm("minimax").revenue == pytest.approx(0.0534 * 7.1 / 9, rel=0.15)
+    assert 0.1909 / 6 < model.firm("zhipu").revenue < 1.5 * 0.1909 / 6
