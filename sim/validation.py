@@ -135,21 +135,33 @@ def load_panel(name: str) -> Panel:
 # ---------------------------------------------------------------------------- the values
 
 
-def _series(tables: dict[str, pd.DataFrame], firm: str, measure: str) -> pd.DataFrame | None:
-    """Replicate x date table of one measure (None when the model does not have it)."""
-    if measure in FIRM_MEASURES:
-        rows = tables["firms"][tables["firms"]["firm"] == firm]
-    elif measure in MARKET_MEASURES:
-        rows = tables["market"]
-    else:
+class _Paths:
+    """The run's monthly paths, replicate x date, pivoted once per measure."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.tables = tables
+        self.firm_ids = list(dict.fromkeys(tables["firms"]["firm"]))
+        self.pivoted: dict[str, pd.DataFrame] = {}
+
+    def _wide(self, table: str, measure: str) -> pd.DataFrame:
+        key = f"{table}.{measure}"
+        if key not in self.pivoted:
+            rows = self.tables[table]
+            index = rows["replicate"] if "replicate" in rows else pd.Series(0, index=rows.index)
+            columns = ["firm", "date"] if table == "firms" else ["date"]
+            frame = rows[columns].assign(replicate=index.to_numpy(), v=rows[measure].to_numpy())
+            self.pivoted[key] = frame.pivot(index="replicate", columns=columns, values="v")
+        return self.pivoted[key]
+
+    def series(self, firm: str, measure: str) -> pd.DataFrame | None:
+        """Replicate x date table of one measure (None when the model does not have it)."""
+        if measure in FIRM_MEASURES:
+            if firm not in self.firm_ids:
+                return None
+            return self._wide("firms", measure)[firm]
+        if measure in MARKET_MEASURES:
+            return self._wide("market", measure)
         return None
-    if rows.empty:
-        return None
-    replicate = rows["replicate"] if "replicate" in rows else pd.Series(0, index=rows.index)
-    frame = pd.DataFrame(
-        {"replicate": replicate.to_numpy(), "date": rows["date"].to_numpy(), "v": rows[measure]}
-    )
-    return frame.pivot_table(index="replicate", columns="date", values="v", aggfunc="first")
 
 
 def _reduce(wide: pd.DataFrame, start: str, end: str, stat: str) -> np.ndarray:
@@ -161,13 +173,12 @@ def _reduce(wide: pd.DataFrame, start: str, end: str, stat: str) -> np.ndarray:
     return {"mean": np.mean, "max": np.max, "min": np.min}[stat](values, axis=1)
 
 
-def _lead(tables: dict[str, pd.DataFrame], window: Window) -> np.ndarray:
+def _lead(paths: _Paths, window: Window) -> np.ndarray:
     """Per replicate, the firm's window mean over the largest rival's (above 1: it leads)."""
-    firms = tables["firms"]
-    own = _reduce(_series(tables, window.firm, window.measure), window.start, window.end, "mean")
+    own = _reduce(paths.series(window.firm, window.measure), window.start, window.end, "mean")
     rivals = [
-        _reduce(_series(tables, f, window.measure), window.start, window.end, "mean")
-        for f in dict.fromkeys(firms["firm"])
+        _reduce(paths.series(f, window.measure), window.start, window.end, "mean")
+        for f in paths.firm_ids
         if f != window.firm
     ]
     best = np.max(np.vstack(rivals), axis=0) if rivals else np.zeros_like(own)
@@ -176,13 +187,13 @@ def _lead(tables: dict[str, pd.DataFrame], window: Window) -> np.ndarray:
 
 
 def window_values(
-    tables: dict[str, pd.DataFrame], window: Window, stat: str = "mean", base_stat: str = "mean"
+    paths: _Paths, window: Window, stat: str = "mean", base_stat: str = "mean"
 ) -> np.ndarray | None:
     """Per replicate, the window's value (a ratio when it has a base window); None when
     the model does not have the measure."""
     if stat == "lead":
-        return _lead(tables, window)
-    wide = _series(tables, window.firm, window.measure)
+        return _lead(paths, window)
+    wide = paths.series(window.firm, window.measure)
     if wide is None:
         return None
     value = _reduce(wide, window.start, window.end, stat)
@@ -214,10 +225,10 @@ def point_table(tables: dict[str, pd.DataFrame], panel: Panel) -> pd.DataFrame:
     band, their ratio and a verdict ("in band", "above", "below" for values; "met" or
     "missed" for bounds; "not modelled" when the model has no such measure)."""
     ensemble = "replicate" in tables["firms"] and tables["firms"]["replicate"].nunique() > 1
-    rows = []
+    paths, rows = _Paths(tables), []
     for point in panel.points:
         stat = {"at_most": "max", "at_least": "min"}.get(point.basis, "mean")
-        values = window_values(tables, point, stat)
+        values = window_values(paths, point, stat)
         row = {name: getattr(point, name) for name in ("id", "firm", "measure", "basis")}
         row |= {"start": point.start, "end": point.end, "observed": point.value}
         row |= {"source": point.source}
@@ -244,9 +255,9 @@ def point_table(tables: dict[str, pd.DataFrame], panel: Panel) -> pd.DataFrame:
 def aim_table(tables: dict[str, pd.DataFrame], panel: Panel) -> pd.DataFrame:
     """One row per aim: its value (median and 90% band), whether the median meets it, and
     the share of replicates that do."""
-    rows = []
+    paths, rows = _Paths(tables), []
     for aim in panel.aims:
-        values = window_values(tables, aim, aim.stat, aim.base_stat)
+        values = window_values(paths, aim, aim.stat, aim.base_stat)
         median, low, high = _summary(values)
         target = {"at_least": ">= ", "at_most": "<= ", "within": "= "}[aim.op] + f"{aim.value:g}"
         if aim.op == "within":
