@@ -185,3 +185,23 @@ def test_qwens_relaunch_makes_it_jump(history, tmp_path):
     drift = kept.loc["2025-12"] / kept.loc["2025-10"]
     assert jump > 2.0 and drift < 1.4 and jump > 1.8 * drift
     assert math.isclose(kept.loc["2025-10"], relaunched.loc["2025-10"], rel_tol=1e-9)
+
+
+def test_the_note_is_regenerated_between_its_markers(history, tmp_path):
+    from sim.experiments import backtest
+
+    folder = tmp_path / "ensemble"
+    folder.mkdir()
+    validation.write(folder, history, load_scenario(HISTORY))
+    (folder / "manifest.json").write_text(
+        '{"users": 6000, "replicates": 1, "created_utc": "2026-01-01T00:00:00"}',
+        encoding="utf-8",
+    )
+    doc = tmp_path / "validation.md"
+    doc.write_text(f"prose\n{backtest.BEGIN}\nold\n{backtest.END}\nmore prose\n", encoding="utf-8")
+    backtest.regenerate_doc(folder, doc)
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("prose\n") and text.endswith("more prose\n") and "\nold\n" not in text
+    assert "| kimi_2024_10 | kimi | month | 2024-10 | 36 |" in text
+    assert text.count("| deepseek_") == 7
+    assert (tmp_path / "validation.png").is_file()
