@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import simulate
+from helpers import cli, simulate
 from test_seeds import _cited, _known_keys, _load, _sourced_fields
 
 from sim import validation
@@ -205,3 +205,38 @@ def test_the_note_is_regenerated_between_its_markers(history, tmp_path):
     assert "| kimi_2024_10 | kimi | month | 2024-10 | 36 |" in text
     assert text.count("| deepseek_") == 7
     assert (tmp_path / "validation.png").is_file()
+
+
+def test_killline_run_writes_the_validation_into_its_folder(tmp_path):
+    args = ["run", str(HISTORY), "--users", "3000", "--set", "run.startups=1000"]
+    code, _, err = cli([*args, "--no-plots", "--out", str(tmp_path)])
+    assert code == 0, err
+    (folder,) = (tmp_path / "history_2024").iterdir()
+    table = pd.read_csv(folder / "validation.csv")
+    assert len(table) == len(validation.load_panel("observed_2024.toml").points)
+    assert (folder / "validation_aims.csv").is_file()
+    code, _, err = cli(
+        [
+            "run",
+            "status_quo",
+            "--users",
+            "3000",
+            "--months",
+            "2",
+            "--no-plots",
+            "--set",
+            "run.startups=1000",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0, err
+    assert not list((tmp_path / "status_quo").glob("*/validation.csv"))
+
+
+def test_a_bad_roster_name_exits_with_code_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'extends = "{HISTORY}"\nroster = "nope.toml"\n', encoding="utf-8")
+    code, _, err = cli(["run", str(bad), "--users", "1000", "--out", str(tmp_path)])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "roster" in err
