@@ -231,3 +231,19 @@ def test_a_cash_campaigns_trial_users_are_kept_less_than_organic_ones():
     assert gain[2] > 0.1 * base[2], gain
     assert gain[-1] < 0.8 * gain[2], gain
     assert gain[-1] < 0.8 * kept_gain[-1], (gain, kept_gain)
+
+
+def _launch(news: float) -> list[dict]:
+    return [{"kind": "launch", "firm": "minimax", "month": "2026-03", "news": news}]
+
+
+def test_an_entrant_starts_from_zero_users_and_grows_on_its_news():
+    """MiniMax launched in month 3 with a unit of news: no users before, millions after,
+    as memorable as a typical incumbent (forgotten at the median fitted rate) so that it
+    does not take the market; without news an entrant stays near zero."""
+    mau, _, _ = _run(_launch(1.0), {}, "minimax", months=9)
+    assert (mau[:3] == 0).all()
+    assert mau[3:].min() > 5.0, mau
+    assert mau.max() < 60.0, mau
+    quiet, _, _ = _run(_launch(0.0), {}, "minimax", months=9)
+    assert quiet.max() < 3.0, quiet

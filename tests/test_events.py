@@ -355,9 +355,11 @@ def test_a_frozen_climate_stops_venture_rounds(status_quo):
 @pytest.mark.parametrize("sentiment", [0.25, 2.0])
 def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
     """Momentum is switched off so that the climate alone sets the odds."""
-    scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0})
+    scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0, **QUIET})
     shifted = scenario.with_events([climate(scenario, sentiment)])
-    seeds = range(1, 7)
+    # rounds are counted in handfuls per run: 18 seeds hold the count's noise below the
+    # effect (six gave 1.09-1.46 for sentiment 2)
+    seeds = range(1, 19)
     rounds = sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
     baseline = sum(venture_rounds(simulate(scenario, seed)) for seed in seeds)
     assert rounds < 0.6 * baseline if sentiment < 1 else rounds > 1.2 * baseline
