@@ -55,7 +55,7 @@ def inflow(
     shares: np.ndarray,
 ) -> np.ndarray:
     """Monthly rate at which each segment's people come to know each firm (firms x
-    segments): `reach` per firm, `shares` the firms' main users over each segment."""
+    segments): `reach` per firm, `shares` the firms' main users over each segment's adopters."""
     per_firm = (
         aw.background_exposure
         + aw.reach_exposure * reach

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sim import funding
 from sim.calendar import month_index
 from sim.firms import UNLAUNCHED, Programme
@@ -112,7 +114,12 @@ class EventSchedule:
                 if firm.status == UNLAUNCHED:
                     firm.status = "active"
                     firm.status_month = model.month
-                    firm.entry_forgetting = model.params.awareness.entry_forgetting
+                    # as memorable as the median assistant fitted at month 0, times the factor
+                    fit = model.month0_fit
+                    fitted = fit.forgetting[fit.awareness.sum(axis=1) > 0]
+                    firm.entry_forgetting = model.params.awareness.entry_forgetting * float(
+                        np.median(fitted)
+                    )
                     firm.make_news(event.news)
                     model.log_event(event.kind, event.firm, event.note, forced=True)
             case ProductLaunch():

@@ -328,18 +328,17 @@ class Firm(mesa.Agent):
         fusion.integrate(self, tranche, caps.integration_scale_bn)
 
     def update_attention(self, *, steady: bool = False) -> None:
-        """The marketing stock follows this month's marketing (campaigns included), news
-        fades: ``attention = m*attention + (1-m)*ln(1 + marketing/scale)``,
-        ``buzz = n*buzz``. At month 0 (`steady`) the stock is at its steady state."""
+        """The marketing stock follows this month's marketing (campaigns included):
+        ``attention = m*attention + (1-m)*ln(1 + marketing/scale)``. At month 0 (`steady`)
+        the stock is at its steady state. (News fades once a month, as the month opens.)"""
         aw = self.model.params.awareness
         target = math.log1p(self.marketing_bn / aw.marketing_scale_bn) if self.in_market else 0.0
         memory = 0.0 if steady else aw.marketing_memory
         self.attention = memory * self.attention + (1.0 - memory) * target
-        if not steady:
-            self.buzz *= aw.news_memory
 
     def make_news(self, size: float) -> None:
-        """News about the firm: its buzz rises by `size` (it fades in update_attention)."""
+        """News about the firm: its buzz rises by `size` (it fades by news_memory as
+        each month opens, AIMarket.open_month)."""
         self.buzz += size
 
     def break_through(self, size: float, *, forced: bool) -> None:

@@ -228,7 +228,6 @@ class ReferenceUsers(mesa.Model):
         self.adopt_below = self.n_adopters
         self.rate = 0.0
         self.firms: Firms | None = None
-        self.segment_size = [int(x) for x in population._segment_size]
         rank = np.empty(population.n, dtype=np.int64)
         rank[population.adoption_order] = np.arange(population.n)
         bits = list(range(population.n_firms))
@@ -258,7 +257,9 @@ class ReferenceUsers(mesa.Model):
         """Each firm's awareness in each segment moves towards what the channels sustain."""
         aw = self.aw
         main_by_segment = [[0] * self.n_segments for _ in range(self.n_firms)]
+        adopters = [0] * self.n_segments
         for person in self.agents:
+            adopters[person.segment] += person.rank < self.n_adopters
             if person.main != NONE:
                 main_by_segment[person.main][person.segment] += 1
         for firm in range(self.n_firms):
@@ -276,7 +277,7 @@ class ReferenceUsers(mesa.Model):
             entrant = float(view.forgetting[firm])
             forgetting = entrant if entrant > 0 else self.forgetting[firm]
             for segment in range(self.n_segments):
-                share = main_by_segment[firm][segment] / max(self.segment_size[segment], 1)
+                share = main_by_segment[firm][segment] / max(adopters[segment], 1)
                 inflow = per_firm + aw.word_of_mouth * share
                 steady = inflow / (inflow + forgetting)
                 old = self.awareness_state[firm][segment]

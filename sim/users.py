@@ -18,7 +18,8 @@ segment's people who know the assistant well enough to consider it. Each month
            + rho_news*buzz_j + rho_cash*cash_j
 
 grows with the firm's home apps (``reach_js``: the segment's share of people using one),
-word of mouth (``share_js``: the segment's people using it), its marketing stock, its news
+word of mouth (``share_js``: the share of the segment's adopters whose main assistant it is,
+so that it holds as adoption spreads at constant shares), its marketing stock, its news
 and its cash campaigns, and decays at the firm's forgetting rate ``delta_j``.
 
 **Choice.** Adopters review their month at ``r_t * stick_main * inertia_i`` (``r_t`` rises
@@ -129,7 +130,9 @@ class UserPopulation:
         self._main_counts = np.zeros(self.n_firms, dtype=np.int64)
         self._mau = np.zeros(self.n_firms, dtype=np.int64)
         self._by_segment = np.zeros((self.n_firms, len(SEGMENTS)), dtype=np.int64)
-        self._segment_size = np.bincount(self.segment, minlength=len(SEGMENTS))
+        self._adopters_by_segment = np.bincount(
+            self.segment[: self.n_adopters], minlength=len(SEGMENTS)
+        )
         self._active = 0
 
     @property
@@ -264,6 +267,7 @@ class UserPopulation:
         count = min(count, remaining)
         fresh = np.arange(self.n_adopters, self.n_adopters + count)
         self.n_adopters += count
+        self._adopters_by_segment += np.bincount(self.segment[fresh], minlength=len(SEGMENTS))
         return fresh
 
     def reviewers(self, view: MarketView, reconsider_rate: float) -> np.ndarray:
@@ -378,8 +382,8 @@ class UserPopulation:
     # ------------------------------------------------------------------ internals
 
     def _usage_shares(self) -> np.ndarray:
-        """Main users of each firm over each segment's people (firms x segments)."""
-        return self._by_segment / np.maximum(self._segment_size, 1)[None, :]
+        """Main users of each firm over each segment's adopters (firms x segments)."""
+        return self._by_segment / np.maximum(self._adopters_by_segment, 1)[None, :]
 
     def _reach_shares(self, view: MarketView) -> np.ndarray:
         """Share of people using one of each firm's home apps (the same in every segment:

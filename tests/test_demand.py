@@ -25,9 +25,12 @@ def scenario():
     return load_scenario("status_quo", {"run.users": USERS, "run.startups": 500, "run.months": 12})
 
 
-def _held_market(scenario, seed: int, months: int, change=None, bass_p: float | None = None):
+def _held_market(
+    scenario, seed: int, months: int, change=None, bass_p: float | None = None, monthly=None
+):
     """The users alone under the month-0 market held fixed, after `change(view, model)`
-    from month 1 on; MAU per firm by month (simulated users)."""
+    from month 1 on (and `monthly(view, month)` before each month); MAU per firm by month
+    (simulated users)."""
     model = AIMarket(scenario, rng=seed)
     view = model.market_view()
     if change is not None:
@@ -35,7 +38,9 @@ def _held_market(scenario, seed: int, months: int, change=None, bass_p: float | 
     users = model.users
     p = scenario.market.bass_p if bass_p is None else bass_p
     path = [users.mau_counts()]
-    for _ in range(months):
+    for month in range(1, months + 1):
+        if monthly is not None:
+            monthly(view, month)
         users.move(view, scenario.market.reconsider_rate, p, 0.0)
         path.append(users.mau_counts())
     return model, np.array(path)
@@ -84,29 +89,33 @@ def test_supply_raises_the_share_among_shopping_users(scenario):
 
 
 def _yuanbao_after_rival_breakthrough(scenario, seed: int, cut: str | None):
-    """Yuanbao's MAU over 12 months after DeepSeek breaks through in month 1, with one of
-    its channels cut (reach: no home apps; social: no social graph)."""
+    """Yuanbao's share of MAU over 12 months after DeepSeek breaks through in month 1
+    (its news of 2 units halving every month), with one of its channels cut (reach: no
+    home apps; social: no social graph)."""
     yuanbao, deepseek = _index(scenario, "yuanbao"), _index(scenario, "deepseek")
 
     def change(view, model):
-        view.quality[deepseek] += 0.25
-        view.buzz[deepseek] = 2.0
+        view.quality[deepseek] += 0.1
         if cut == "reach":
             view.home_mask[yuanbao] = 0
         if cut == "social":
             view.social[yuanbao] = 0.0
 
-    _, path = _held_market(scenario, seed, 12, change)
-    return path[:, yuanbao]
+    def news(view, month):
+        view.buzz[deepseek] = 2.0 * scenario.awareness.news_memory ** (month - 1)
+
+    _, path = _held_market(scenario, seed, 12, change, monthly=news)
+    return path[:, yuanbao] / path.sum(axis=1)
 
 
 @pytest.mark.parametrize("channel", ["reach", "social"])
 def test_yuanbao_loses_users_faster_without_its_channel(scenario, channel):
-    for seed in SEEDS:
-        whole = _yuanbao_after_rival_breakthrough(scenario, seed, None)
-        cut = _yuanbao_after_rival_breakthrough(scenario, seed, channel)
-        assert cut[-1] < whole[-1], seed
-        assert cut[-1] / cut[0] < whole[-1] / whole[0], seed
+    """Pooled over seeds: with the channel cut, Yuanbao ends the year with a smaller share
+    and has lost more of it."""
+    whole = np.mean([_yuanbao_after_rival_breakthrough(scenario, s, None) for s in SEEDS], axis=0)
+    cut = np.mean([_yuanbao_after_rival_breakthrough(scenario, s, channel) for s in SEEDS], axis=0)
+    assert cut[-1] < whole[-1], (cut, whole)
+    assert cut[-1] / cut[0] < whole[-1] / whole[0], (cut, whole)
 
 
 def test_a_lower_quality_loses_users_over_time(scenario):
@@ -121,3 +130,120 @@ def test_a_lower_quality_loses_users_over_time(scenario):
         assert cut[-1, kimi] < 0.85 * base[-1, kimi], seed
         # the gap widens over the year: users leave as they review
         assert cut[-1, kimi] / base[-1, kimi] < cut[6, kimi] / base[6, kimi], seed
+
+
+# ------------------------------------------------------------------ shocks and cuts, whole model
+
+
+def _run(events, overrides, firm, seeds=(1, 2), months=13, users=USERS):
+    """The firm's MAU by month (millions), the market's adopters and the model of the
+    last seed, mean over `seeds`, in `steady` with `events`."""
+    scenario = load_scenario(
+        "steady", {"run.users": users, "run.startups": 200, "run.months": months, **overrides}
+    ).with_events(events)
+    mau, adopters = [], []
+    for seed in seeds:
+        model = AIMarket(scenario, rng=seed)
+        model.run_for(months)
+        tables = model.tables()
+        mau.append(tables["firms"].query("firm == @firm")["mau_m"].to_numpy())
+        adopters.append(tables["market"]["adopters_m"].to_numpy())
+    return np.mean(mau, axis=0), np.mean(adopters, axis=0), model
+
+
+R1 = [{"kind": "breakthrough", "firm": "stepfun", "month": "2026-02", "size": 0.1}]
+NO_NEWS = {"awareness.news_exposure": 0.0, "awareness.news_reconsider": 0.0}
+
+
+def test_an_r1_sized_breakthrough_takes_a_niche_firm_near_100m_then_fades():
+    """StepFun (3M) breaks through by R1's size in month 2: the news makes people hear of
+    it and review, and within three months it has tens of millions of users; as the news
+    and its lead fade, so do its users. Without the news channels it stays a niche."""
+    mau, _, _ = _run(R1, {}, "stepfun")
+    assert mau[1] < 5.0
+    assert mau[2:5].max() > 60.0, mau
+    assert mau[-1] < 0.8 * mau[2:5].max(), mau
+    quiet, _, _ = _run(R1, NO_NEWS, "stepfun")
+    assert quiet[2:5].max() < 15.0, quiet
+
+
+def test_news_brings_non_users_to_ai():
+    """A breakthrough's news raises the external adoption rate: the market grows faster;
+    with news_adoption cut, adopters follow the quiet path."""
+    _, quiet, _ = _run([], {}, "stepfun", months=6)
+    _, loud, _ = _run(R1, {}, "stepfun", months=6)
+    _, cut, _ = _run(R1, {"awareness.news_adoption": 0.0}, "stepfun", months=6)
+    assert loud[-1] > quiet[-1] + 15.0, (loud, quiet)
+    assert abs(cut[-1] - quiet[-1]) < 2.0, (cut, quiet)
+
+
+KIMI_2024 = {
+    "firms.kimi.mau_m": 36.0,
+    "firms.kimi.spend_bn_month": 0.6,
+    "firms.kimi.spend_split": {
+        "rd": 0.40,
+        "marketing": 0.45,
+        "supply": 0.0,
+        "efficiency": 0.03,
+        "fixed": 0.12,
+    },
+}
+KIMI_CUT = [{"kind": "marketing_cut", "firm": "kimi", "start": "2026-02", "factor": 0.0}]
+NO_MARKETING_CHANNEL = {"choice.b_marketing": 0.0, "awareness.marketing_exposure": 0.0}
+
+
+def _net_lapses(model, firm: str) -> float:
+    """People (millions) whose main assistant went from `firm` to none, less those back."""
+    migration = model.tables()["migration"]
+    out = migration.query("`from` == @firm and to == 'none'")["users_m"].sum()
+    back = migration.query("`from` == 'none' and to == @firm")["users_m"].sum()
+    return out - back
+
+
+def test_a_marketing_cut_shrinks_mau_through_lapses():
+    """Kimi at its 2024 peak (36M, heavy marketing) stops marketing: its marketing stock
+    and the awareness it fed decay, reviewers leave it, some to no assistant at all (net
+    flows to none rise). With the marketing channel cut in the code, the cut does nothing."""
+    kept, _, kept_model = _run([], KIMI_2024, "kimi")
+    cut, _, cut_model = _run(KIMI_CUT, KIMI_2024, "kimi")
+    assert cut[-1] < 0.8 * cut[1], cut
+    assert cut[-1] < 0.7 * kept[-1], (cut, kept)
+    assert _net_lapses(cut_model, "kimi") > _net_lapses(kept_model, "kimi")
+    overrides = {**KIMI_2024, **NO_MARKETING_CHANNEL}
+    kept, _, _ = _run([], overrides, "kimi")
+    cut, _, _ = _run(KIMI_CUT, overrides, "kimi")
+    assert abs(cut[-1] / kept[-1] - 1.0) < 0.05, (cut, kept)
+
+
+CAMPAIGN = [
+    {"kind": "marketing_campaign", "firm": "kimi", "start": "2026-02", "total_bn": 2.0, "months": 1}
+]
+
+
+def test_a_cash_campaigns_trial_users_are_kept_less_than_organic_ones():
+    """A one-month cash campaign brings trial users at once; they review at the trial rate,
+    so part of the gain is gone within months, more of it than if they were kept like
+    organic users (trial_review_rate at the market's review rate)."""
+    base, _, _ = _run([], {}, "kimi", months=8)
+    trial, _, _ = _run(CAMPAIGN, {}, "kimi", months=8)
+    organic, _, _ = _run(CAMPAIGN, {"awareness.trial_review_rate": 0.06}, "kimi", months=8)
+    gain, kept_gain = trial - base, organic - base
+    assert gain[2] > 0.1 * base[2], gain
+    assert gain[-1] < 0.8 * gain[2], gain
+    assert gain[-1] < 0.8 * kept_gain[-1], (gain, kept_gain)
+
+
+def _launch(news: float) -> list[dict]:
+    return [{"kind": "launch", "firm": "minimax", "month": "2026-03", "news": news}]
+
+
+def test_an_entrant_starts_from_zero_users_and_grows_on_its_news():
+    """MiniMax launched in month 3 with a unit of news: no users before, millions after,
+    as memorable as a typical incumbent (forgotten at the median fitted rate) so that it
+    does not take the market; without news an entrant stays near zero."""
+    mau, _, _ = _run(_launch(1.0), {}, "minimax", months=9)
+    assert (mau[:3] == 0).all()
+    assert mau[3:].min() > 5.0, mau
+    assert mau.max() < 60.0, mau
+    quiet, _, _ = _run(_launch(0.0), {}, "minimax", months=9)
+    assert quiet.max() < 3.0, quiet

@@ -24,6 +24,8 @@ MONTH = 3  # the events below fire in the third month of the run
 SEEDS = (1, 2, 3)
 # Enough users that a small firm's users are counted in hundreds, not a handful.
 LARGER = {"run.users": 20000}
+# No random breakthroughs: one in either run of a pair makes news that swamps the event.
+QUIET = {"capabilities.breakthrough_rate": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +209,7 @@ def test_launch_lifts_what_it_names_and_wins_users(status_quo, firm, lift, colum
         assert (before == 0).all()
         assert (after > 0).all()
         assert after.loc[MONTH] <= lift[column] + 1e-9
-    assert mean_users_ratio(status_quo.with_overrides(LARGER), event, firm) > 1.02
+    assert mean_users_ratio(status_quo.with_overrides({**LARGER, **QUIET}), event, firm) > 1.02
 
 
 def test_launch_clips_supply_and_social_to_one(status_quo):
@@ -353,9 +355,11 @@ def test_a_frozen_climate_stops_venture_rounds(status_quo):
 @pytest.mark.parametrize("sentiment", [0.25, 2.0])
 def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
     """Momentum is switched off so that the climate alone sets the odds."""
-    scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0})
+    scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0, **QUIET})
     shifted = scenario.with_events([climate(scenario, sentiment)])
-    seeds = range(1, 7)
+    # rounds are counted in handfuls per run: 18 seeds hold the count's noise below the
+    # effect (six gave 1.09-1.46 for sentiment 2)
+    seeds = range(1, 19)
     rounds = sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
     baseline = sum(venture_rounds(simulate(scenario, seed)) for seed in seeds)
     # A cold climate prices rounds out and thins the investors; a warm one cannot add
@@ -384,8 +388,9 @@ def test_entering_a_vertical_raises_fit_and_segment_share(status_quo):
         "fit": 0.95,
     }
     assert status_quo.firms["doubao"].segment_fit["shopping"] < event["fit"]
+    quiet = status_quo.with_overrides(QUIET)
     for seed in SEEDS:
-        with_event, without = paired(status_quo, [event], seed)
+        with_event, without = paired(quiet, [event], seed)
         assert with_event.firm("doubao").segment_fit["shopping"] == event["fit"]
         assert shopping_share(with_event, "doubao") > shopping_share(without, "doubao") + 0.02
 

@@ -3,24 +3,67 @@ equations' channels (research talent, spill-over from open weights) each do what
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sim import capabilities
 from sim.model import AIMarket
 from sim.scenario import load_scenario
+from sim.users import UserPopulation
 
 STEADY = {"run.users": 100_000, "run.startups": 2000, "run.months": 36}
+SEEDS = (1, 2)
+# the five largest assistants keep their share of MAU within this ratio, mean over SEEDS
+SHARE_RATIO_TOLERANCE = 0.08
 
 
-@pytest.fixture(scope="module")
-def steady_runs():
+def _steady_runs():
     scenario = load_scenario("steady", STEADY)
     runs = {}
-    for seed in (1, 2):
+    for seed in SEEDS:
         model = AIMarket(scenario, rng=seed)
         model.run_for(36)
         runs[seed] = model.tables()
     return runs
+
+
+@pytest.fixture(scope="module")
+def steady_runs():
+    return _steady_runs()
+
+
+def _largest_share_ratios(runs) -> dict[str, float]:
+    """Month-36 over month-0 share of MAU of the five largest assistants, mean over runs."""
+    ratios = []
+    for tables in runs.values():
+        share = tables["firms"].pivot(index="month", columns="firm", values="share")
+        ratios.append(share.iloc[-1] / share.iloc[0])
+    mean = sum(ratios) / len(ratios)
+    largest = share.iloc[0].sort_values().index[-5:]
+    return mean[largest].to_dict()
+
+
+def test_steady_largest_shares_hold_within_eight_percent(steady_runs):
+    ratios = _largest_share_ratios(steady_runs)
+    assert all(abs(r - 1.0) < SHARE_RATIO_TOLERANCE for r in ratios.values()), ratios
+
+
+def test_cutting_the_flow_fit_makes_the_largest_shares_drift(monkeypatch):
+    """Month 0 fitted to the fresh choices alone (as if every firm's users reviewed at one
+    rate) is not a steady state: sticky Qwen gains and DeepSeek loses past the bound."""
+
+    def one_rate(method):
+        def wrapped(self, *args, **kwargs):
+            self._hold = np.ones_like(self._hold)
+            return method(self, *args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(UserPopulation, "_fit", one_rate(UserPopulation._fit))
+    monkeypatch.setattr(UserPopulation, "_place", one_rate(UserPopulation._place))
+    ratios = _largest_share_ratios(_steady_runs())
+    assert ratios["qwen"] > 1.0 + SHARE_RATIO_TOLERANCE, ratios
+    assert ratios["deepseek"] < 1.0 - SHARE_RATIO_TOLERANCE, ratios
 
 
 def _drift(firms, column):
@@ -28,19 +71,25 @@ def _drift(firms, column):
     return (table - table.loc[0]).abs().max()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_steady_shares_move_less_than_three_points(steady_runs, seed):
     drift = _drift(steady_runs[seed]["firms"], "share")
     assert drift.max() < 0.03, drift.sort_values().tail(3).to_dict()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# A money knife-edge, not demand: 01.AI starts with 16 months of runway and cannot raise at
+# its month-0 valuation, so on some seeds austerity cuts its research before a round closes
+# (docs/model.md 5a). Seed 2 is one of them.
+_MONEY_KNIFE_EDGE = pytest.mark.xfail(reason="01.AI's austerity (docs/model.md 5a)", strict=True)
+
+
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=_MONEY_KNIFE_EDGE)])
 def test_steady_quality_moves_less_than_003(steady_runs, seed):
     drift = _drift(steady_runs[seed]["firms"], "quality")
     assert drift.max() < 0.03, drift.sort_values().tail(3).to_dict()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_nobody_exits_in_the_steady_state(steady_runs, seed):
     firms = steady_runs[seed]["firms"]
     assert (firms["status"] == "active").all()
