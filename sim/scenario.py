@@ -4,6 +4,7 @@ A scenario is resolved in layers, later layers winning:
 
 1. ``seeds/parameters.toml``: the default of every model parameter, each with its source;
 2. ``seeds/firms.toml``: the roster and the home apps that feed traffic to the firms;
+   ``seeds/verticals.toml``: the vertical sub-markets and their rivals;
 3. the chain of scenario files, base first (``extends = "other.toml"``);
 4. overrides (``--set key.path=value`` on the command line, or a dict in Python).
 
@@ -33,6 +34,7 @@ from sim.schema import (
     SCENARIOS_DIR,
     SET_UP_ONLY,
     SHIFTABLE_SECTIONS,
+    VERTICALS_FILE,
     ScenarioError,
     ScenarioSchema,
 )
@@ -352,10 +354,11 @@ def _check_shift_values(scenario: Scenario, event: Any, path: str, file: str) ->
 
 
 def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:
-    """The parameter defaults and the roster, merged, with the file each key came from."""
+    """The parameter defaults, the roster and the vertical sub-markets, merged, with the
+    file each key came from."""
     tree: dict[str, Any] = {}
     origins: dict[tuple, str] = {}
-    for path in (PARAMETERS_FILE, ROSTER_FILE):
+    for path in (PARAMETERS_FILE, ROSTER_FILE, VERTICALS_FILE):
         _merge(tree, read_toml(path, what="seed file"), origins, str(path))
     return tree, origins
 

@@ -18,7 +18,7 @@ from pandas.testing import assert_frame_equal
 from sim.calendar import month_label
 from sim.model import AIMarket
 from sim.scenario import Scenario
-from sim.schema import EVENT_KINDS, SEGMENTS
+from sim.schema import EVENT_KINDS
 
 MONTH = 3  # the events below fire in the third month of the run
 SEEDS = (1, 2, 3)
@@ -61,7 +61,7 @@ def test_every_event_kind_is_tested():
         "price_cut",
         "funding_round",
         "funding_climate",
-        "enter_vertical",
+        "enter_vertical",  # test_verticals.py: test_entry_makes_the_giant_a_rival
         "acquisition_offer",
         "parameter_shift",
         "marketing_cut",
@@ -359,47 +359,6 @@ def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
     rounds = sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
     baseline = sum(venture_rounds(simulate(scenario, seed)) for seed in seeds)
     assert rounds < 0.6 * baseline if sentiment < 1 else rounds > 1.2 * baseline
-
-
-# ------------------------------------------------------------------ enter vertical
-
-
-def shopping_share(model: AIMarket, firm: str) -> float:
-    """The firm's share of the shopping segment's adopters."""
-    users = model.users
-    held = users.assistant[: users.n_adopters]
-    shopping = users.segment[: users.n_adopters] == SEGMENTS.index("shopping")
-    return float((held[shopping] == model.firm(firm).index).mean())
-
-
-def test_entering_a_vertical_raises_fit_and_segment_share(status_quo):
-    event = {
-        "kind": "enter_vertical",
-        "firm": "doubao",
-        "month": when(status_quo),
-        "vertical": "instant commerce",
-        "segment": "shopping",
-        "fit": 0.95,
-    }
-    assert status_quo.firms["doubao"].segment_fit["shopping"] < event["fit"]
-    for seed in SEEDS:
-        with_event, without = paired(status_quo, [event], seed)
-        assert with_event.firm("doubao").segment_fit["shopping"] == event["fit"]
-        assert shopping_share(with_event, "doubao") > shopping_share(without, "doubao") + 0.02
-
-
-def test_entering_a_vertical_never_lowers_fit(status_quo):
-    event = {
-        "kind": "enter_vertical",
-        "firm": "doubao",
-        "month": when(status_quo),
-        "vertical": "short drama",
-        "segment": "entertainment",
-        "fit": 0.1,
-    }
-    with_event, without = paired(status_quo, [event], 1)
-    assert with_event.firm("doubao").segment_fit == without.firm("doubao").segment_fit
-    assert_frame_equal(with_event.tables()["firms"], without.tables()["firms"])
 
 
 # ------------------------------------------------------------------ acquisition offer
