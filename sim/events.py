@@ -152,9 +152,10 @@ class EventSchedule:
                 model.log_event(event.kind, "", f"sentiment {event.sentiment:.2f}", forced=True)
             case EnterVertical():
                 firm = model.firm(event.firm)
-                firm.segment_fit[event.segment] = max(firm.segment_fit[event.segment], event.fit)
-                firm.entered_verticals.append(event.vertical)
-                model.log_event(event.kind, event.firm, event.vertical, forced=True)
+                if firm.in_market:
+                    model.verticals.enter(event.vertical, firm, event.skill, event.reach_m)
+                    detail = f"{event.vertical}: skill {event.skill:.2f}, reach {event.reach_m:g}M"
+                    model.log_event(event.kind, event.firm, detail, forced=True)
             case AcquisitionOffer():
                 acquirer, target = model.firm(event.acquirer), model.firm(event.target)
                 if acquirer.in_market and target.in_market:

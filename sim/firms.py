@@ -61,20 +61,26 @@ class Accounts:
     commerce_revenue: float = 0.0
     api_revenue: float = 0.0
     legacy_revenue: float = 0.0
+    vertical_revenue: float = 0.0
     inference_cost: float = 0.0
     api_cost: float = 0.0
+    vertical_cost: float = 0.0
     spend: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPEND_LINES, 0.0))
     funding: float = 0.0
 
     @property
     def revenue(self) -> float:
         return (
-            self.consumer_revenue + self.commerce_revenue + self.api_revenue + self.legacy_revenue
+            self.consumer_revenue
+            + self.commerce_revenue
+            + self.api_revenue
+            + self.legacy_revenue
+            + self.vertical_revenue
         )
 
     @property
     def costs(self) -> float:
-        return self.inference_cost + self.api_cost + sum(self.spend.values())
+        return self.inference_cost + self.api_cost + self.vertical_cost + sum(self.spend.values())
 
 
 class Firm(mesa.Agent):

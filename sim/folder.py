@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sim.results import Result
     from sim.scenario import Scenario
 
-TABLES = ("firms", "market", "migration", "startups", "events")
+TABLES = ("firms", "market", "migration", "startups", "events", "verticals")
 # an ensemble's summaries written beside its tables (the rest are recomputed from them)
 ENSEMBLE_SUMMARIES = ("percentiles", "exits", "survival")
 PACKAGES = ("killline", "mesa", "numpy", "pandas", "pyarrow", "matplotlib", "pydantic")

@@ -35,6 +35,7 @@ from sim.schema import SEGMENTS, TIERS
 from sim.startups import Pressure, StartupPopulation, startup_pressure
 from sim.tables import FIRM_COLUMNS, MARKET_COLUMNS, Recorder
 from sim.users import MarketView, UserPopulation
+from sim.verticals import VerticalMarkets
 
 
 def stage(name: str) -> Callable:
@@ -85,6 +86,7 @@ class AIMarket(mesa.Model):
             for index, (firm_id, entry) in enumerate(params.firms.items())
         ]
         self._by_id = {firm.firm_id: firm for firm in self.firm_list}
+        self.verticals = VerticalMarkets(params.verticals, self)
         self.users = UserPopulation(params, params.run.users, self.rng)
         self.startups = StartupPopulation(
             params.startups,
@@ -107,6 +109,7 @@ class AIMarket(mesa.Model):
             self.market_view(), market.reconsider_rate, market.bass_p, market.bass_q
         )
         self.api = api_market.ApiMarket(self)
+        self.verticals.sell()
         self.settle_accounts(book=False)
         for firm in self.firm_list:
             firm.capacity_tn = firm.tokens_tn
@@ -132,6 +135,7 @@ class AIMarket(mesa.Model):
         self.update_capabilities()
         self.update_attention()
         self.move_users()
+        self.sell_in_verticals()
         self.settle_accounts()
         self.set_prices()
         self.raise_funds()
@@ -187,6 +191,11 @@ class AIMarket(mesa.Model):
         self.users.choice = self.params.choice
         self.users.awareness = aw
         self.users.move(self.market_view(), min(1.0, rate), market.bass_p, market.bass_q)
+
+    @stage("accounts")
+    def sell_in_verticals(self) -> None:
+        """Each vertical's customers choose among its rivals (sim/verticals.py)."""
+        self.verticals.sell()
 
     @stage("accounts")
     def settle_accounts(self, *, book: bool = True) -> None:

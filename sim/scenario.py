@@ -5,6 +5,7 @@ A scenario is resolved in layers, later layers winning:
 1. ``seeds/parameters.toml``: the default of every model parameter, each with its source;
 2. ``seeds/firms.toml``: the roster and the home apps that feed traffic to the firms (a
    scenario may name another roster in seeds/: ``roster = "firms_2024.toml"``);
+   ``seeds/verticals.toml``: the vertical sub-markets and their rivals;
 3. the chain of scenario files, base first (``extends = "other.toml"``);
 4. overrides (``--set key.path=value`` on the command line, or a dict in Python).
 
@@ -35,6 +36,7 @@ from sim.schema import (
     SEEDS_DIR,
     SET_UP_ONLY,
     SHIFTABLE_SECTIONS,
+    VERTICALS_FILE,
     ScenarioError,
     ScenarioSchema,
 )
@@ -354,10 +356,11 @@ def _check_shift_values(scenario: Scenario, event: Any, path: str, file: str) ->
 
 
 def load_defaults(roster: Path = ROSTER_FILE) -> tuple[dict[str, Any], dict[tuple, str]]:
-    """The parameter defaults and the roster, merged, with the file each key came from."""
+    """The parameter defaults, the roster and the vertical sub-markets, merged, with the
+    file each key came from."""
     tree: dict[str, Any] = {}
     origins: dict[tuple, str] = {}
-    for path in (PARAMETERS_FILE, roster):
+    for path in (PARAMETERS_FILE, roster, VERTICALS_FILE):
         _merge(tree, read_toml(path, what="seed file"), origins, str(path))
     return tree, origins
 

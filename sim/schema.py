@@ -29,6 +29,7 @@ from sim.schema_types import (
     SEGMENTS,
     SPEND_LINES,
     TIERS,
+    VERTICALS_FILE,
     FirmId,
     Fraction,
     NonNegative,
@@ -38,6 +39,7 @@ from sim.schema_types import (
     YearMonth,
     check_keys,
 )
+from sim.schema_verticals import Verticals
 
 # Re-exported: the rest of the package imports these from here.
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "SEGMENTS",
     "SPEND_LINES",
     "TIERS",
+    "VERTICALS_FILE",
     "Acquisition",
     "Awareness",
     "Capabilities",
@@ -64,6 +67,7 @@ __all__ = [
     "ScenarioError",
     "Social",
     "Strict",
+    "Verticals",
 ]
 
 
@@ -288,14 +292,16 @@ class FundingClimate(EventBase):
 
 
 class EnterVertical(EventBase):
-    """A giant enters a vertical: its fit with the segment that vertical serves rises."""
+    """A firm enters a vertical sub-market (``seeds/verticals.toml``) as a rival, with its
+    skill there (quality relative to the world frontier) and its reach (million people its
+    channels put the product in front of)."""
 
     kind: Literal["enter_vertical"]
     firm: FirmId
     month: YearMonth
     vertical: str
-    segment: Literal[SEGMENTS]
-    fit: Fraction
+    skill: Annotated[float, Field(ge=0.0, le=2.0)]
+    reach_m: NonNegative
 
 
 class AcquisitionOffer(EventBase):
@@ -403,6 +409,7 @@ class ScenarioSchema(Strict):
     firms: dict[FirmId, RosterEntry]
     apps: dict[str, App]
     parents: dict[str, Parent] = Field(default_factory=dict)
+    verticals: Verticals
     events: list[Event]
     # the observed panel the run is compared with (a file in seeds/; sim/validation.py)
     observed: str = ""
@@ -423,6 +430,24 @@ class ScenarioSchema(Strict):
                 known = ", ".join(sorted(self.parents)) or "none"
                 raise ValueError(
                     f"firms.{firm_id}.parent: unknown parent {firm.parent!r}; known: {known}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _verticals(self) -> ScenarioSchema:
+        markets = self.verticals.markets
+        for key, market in markets.items():
+            for rival_id, rival in market.rivals.items():
+                path = f"verticals.markets.{key}.rivals.{rival_id}.cost_efficiency"
+                if rival_id in self.firms and rival.cost_efficiency > 0:
+                    raise ValueError(f"{path}: a roster firm brings its own; leave it out")
+                if rival_id not in self.firms and rival.cost_efficiency <= 0:
+                    raise ValueError(f"{path}: must be > 0 for a rival outside the roster")
+        for index, event in enumerate(self.events):
+            if isinstance(event, EnterVertical) and event.vertical not in markets:
+                known = ", ".join(sorted(markets)) or "none"
+                raise ValueError(
+                    f"events[{index}].vertical: unknown vertical {event.vertical!r}; known: {known}"
                 )
         return self
 

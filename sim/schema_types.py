@@ -14,6 +14,7 @@ SEEDS_DIR = PROJECT_ROOT / "seeds"
 SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
 PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
 ROSTER_FILE = SEEDS_DIR / "firms.toml"
+VERTICALS_FILE = SEEDS_DIR / "verticals.toml"
 
 TIERS = ("giant", "midtier", "independent", "vertical")
 SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")

@@ -15,6 +15,8 @@ Tables:
     migration: one row per (month, from, to) with people moving (``none`` = no assistant).
     startups: one row per month, real counts of the long tail.
     events: one row per event, scheduled by the scenario or arising in the model.
+    verticals: one row per (month, vertical, rival in it): its share of the niche and
+        its revenue there (sim/verticals.py); outside rivals have no firm of the roster.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ ACCOUNT_LINES = (
     "commerce_revenue",
     "api_revenue",
     "legacy_revenue",
+    "vertical_revenue",
     "inference_cost",
     "api_cost",
+    "vertical_cost",
 )
 SPEND_COLUMNS = ("rd", "marketing", "supply", "efficiency", "fixed")
 LINE_COLUMNS = (
@@ -77,8 +81,8 @@ LINE_COLUMNS = (
     *(f"spend_{line}_bn" for line in SPEND_COLUMNS),
 )
 
-# tables a run can record; the first three always are
-TABLES = ("firms", "market", "events", "migration", "startups")
+# tables a run can record; the first four always are
+TABLES = ("firms", "market", "events", "verticals", "migration", "startups")
 OPTIONAL_TABLES = ("migration", "startups")
 
 # column -> AIMarket attribute
@@ -121,6 +125,7 @@ class Recorder:
         self.migration: list[dict] = []
         self.startups: list[dict] = []
         self.events: list[dict] = []
+        self.verticals: list[dict] = []
 
     def record(self, model: AIMarket) -> None:
         """Record the state at the end of the model's current month."""
@@ -142,6 +147,7 @@ class Recorder:
         for tier in TIERS:
             market[f"share_{tier}"].append(model.tier_share(tier))
         market["firms_in_market"].append(len(model.firms_in_market()))
+        self.verticals.extend(model.verticals.rows(month))
         if self.record_migration:
             self._record_migration(model)
         if self.record_startups and month > 0:
@@ -197,7 +203,11 @@ class Recorder:
             self.events,
             columns=["month", "date", "kind", "firm", "detail", "origin", "amount_bn"],
         )
-        tables = {"firms": firms, "market": market}
+        verticals = pd.DataFrame(
+            self.verticals, columns=["month", "vertical", "firm", "share", "revenue_bn"]
+        )
+        verticals.insert(1, "date", verticals["month"].map(labels))
+        tables = {"firms": firms, "market": market, "verticals": verticals}
         if self.record_migration:
             tables["migration"] = pd.DataFrame(
                 self.migration, columns=["month", "date", "from", "to", "users_m"]

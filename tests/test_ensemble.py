@@ -103,7 +103,7 @@ def test_a_replicate_is_the_model_run_with_its_seed(
 def test_leaving_out_optional_tables_changes_no_result(scenario: Scenario) -> None:
     full = AIMarket(scenario, rng=5).run().tables()
     lean = AIMarket(scenario, rng=5, record=()).run().tables()
-    assert set(lean) == {"firms", "market", "events"}
+    assert set(lean) == {"firms", "market", "events", "verticals"}
     for name in lean:
         assert_frame_equal(full[name], lean[name], check_exact=True)
 

