@@ -73,12 +73,13 @@ def startup_pressure(model: AIMarket) -> Pressure:
     econ, rules = model.params.economics, model.params.startups
     firms = model.firms_in_market()
     shares = np.array([f.api_share for f in firms])
-    markups = np.array([1.0 + f.markup for f in firms])
+    # the share-weighted cut of markups below normal, as a fraction of the normal price
+    cuts = np.array([econ.api_markup - f.markup for f in firms])
     total = float(shares.sum())
-    margin = float(shares @ markups) / (total * (1.0 + econ.api_markup)) if total > 0 else 1.0
+    cut = float(shares @ cuts) / (total * (1.0 + econ.api_markup)) if total > 0 else 0.0
     giants = sum(f.spend_total for f in firms if f.tier == "giant")
     return Pressure(
-        price_war=max(0.0, (1.0 - margin) / rules.price_war_step),
+        price_war=max(0.0, cut / rules.price_war_step),
         encroachment=max(0.0, giants / max(model.giants_base_spend, 1e-12) - 1.0),
         climate=max(0.0, (1.0 - model.sentiment) / rules.climate_step),
         token_saving=1.0 - model.api_price_index / model.api.price_0,

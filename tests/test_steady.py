@@ -77,13 +77,7 @@ def test_steady_shares_move_less_than_three_points(steady_runs, seed):
     assert drift.max() < 0.03, drift.sort_values().tail(3).to_dict()
 
 
-# A money knife-edge, not demand: 01.AI starts with 16 months of runway and cannot raise at
-# its month-0 valuation, so on some seeds austerity cuts its research before a round closes
-# (docs/model.md 5a). Seed 2 is one of them.
-_MONEY_KNIFE_EDGE = pytest.mark.xfail(reason="01.AI's austerity (docs/model.md 5a)", strict=True)
-
-
-@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=_MONEY_KNIFE_EDGE)])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_steady_quality_moves_less_than_003(steady_runs, seed):
     drift = _drift(steady_runs[seed]["firms"], "quality")
     assert drift.max() < 0.03, drift.sort_values().tail(3).to_dict()
