@@ -360,16 +360,19 @@ def test_climate_moves_venture_rounds_with_sentiment(status_quo, sentiment):
     rounds a cold climate (0.25) refuses."""
     scenario = status_quo.with_overrides({"funding.momentum_weight": 0.0})
     seeds = range(1, 7)
+    # At 1.0 a warm climate's pair often agrees round for round, but once a larger round
+    # changes the firm's cash the two runs part and can differ by a round either way (one
+    # fewer in 3 of 120 seeds, more in 34): "no fewer" is read off twenty pairs.
+    warm_seeds = range(1, 21)
 
-    def rounds(base: Scenario, shift: float | None) -> int:
+    def rounds(base: Scenario, shift: float | None, over=seeds) -> int:
         shifted = base.with_events([climate(base, shift)]) if shift is not None else base
-        return sum(venture_rounds(simulate(shifted, seed)) for seed in seeds)
+        return sum(venture_rounds(simulate(shifted, seed)) for seed in over)
 
-    baseline = rounds(scenario, None)
     if sentiment < 1:
-        assert rounds(scenario, sentiment) < 0.6 * baseline
+        assert rounds(scenario, sentiment) < 0.6 * rounds(scenario, None)
         return
-    assert rounds(scenario, sentiment) >= baseline
+    assert rounds(scenario, sentiment, warm_seeds) >= rounds(scenario, None, warm_seeds)
     cold = scenario.with_overrides({"funding.sentiment": 0.25})
     assert rounds(cold, sentiment) > 1.2 * rounds(cold, None)
 
