@@ -209,11 +209,29 @@ class Firm(mesa.Agent):
         return sum(p.tranche(self.model.month) for p in self.programmes if p.campaign)
 
     @property
-    def cash_runway(self) -> float:
-        """Months of burn the firm's own cash pays for (no parent, no programmes)."""
+    def recurring_burn(self) -> float:
+        """Net monthly burn without this month's cash-campaign tranches (bn): a campaign is
+        a one-off outlay, so runways are judged on the burn that recurs."""
+        return self.burn - self.campaign_spend
+
+    @property
+    def campaign_commitments(self) -> float:
+        """Cash-campaign money still to be paid out after this month (bn)."""
+        month = self.model.month
+        return sum(p.remaining(month) for p in self.programmes if p.campaign)
+
+    def runway_on(self, cash_bn: float, burn_bn: float) -> float:
+        """Months of recurring burn `cash_bn` pays for once the campaigns still to be paid
+        out are set aside."""
         from sim.kill_line import runway
 
-        return runway(self.capital, self.burn, self.model.params.kill_line.runway_cap_months)
+        cap = self.model.params.kill_line.runway_cap_months
+        return runway(cash_bn - self.campaign_commitments, burn_bn, cap)
+
+    @property
+    def cash_runway(self) -> float:
+        """Months of burn the firm's own cash pays for (no parent, no programmes)."""
+        return self.runway_on(self.capital, self.recurring_burn)
 
     @property
     def share(self) -> float:
@@ -282,14 +300,12 @@ class Firm(mesa.Agent):
         """Austerity when the runway at normal spending would be under
         ``austerity_runway_months``. Judging by the normal rather than the cut budget keeps
         a firm near break-even from switching austerity on and off every other month."""
-        from sim.kill_line import runway
-
         if self.model.month == 0:
             return False  # the starting state: no month of accounts to judge by yet
         last = self.last_accounts
-        burn = planned_spend + last.inference_cost + last.api_cost - last.revenue
-        cap = self.model.params.kill_line.runway_cap_months
-        months = runway(self.capital + self.headroom, burn, cap)
+        recurring = planned_spend - self.campaign_spend
+        burn = recurring + last.inference_cost + last.api_cost - last.revenue
+        months = self.runway_on(self.capital + self.headroom, burn)
         return months < self.model.params.economics.austerity_runway_months
 
     def calibrate_capabilities(self, open_best: float) -> None:
@@ -410,10 +426,10 @@ class Firm(mesa.Agent):
 
     def measure_kill_line(self) -> None:
         """Runway and distance to the kill line (see sim/kill_line.py for the definition)."""
-        from sim.kill_line import distance_to_kill_line, runway
+        from sim.kill_line import distance_to_kill_line
 
         kill = self.model.params.kill_line
-        self.runway_months = runway(self.capital + self.headroom, self.burn, kill.runway_cap_months)
+        self.runway_months = self.runway_on(self.capital + self.headroom, self.recurring_burn)
         presence = max(self.model.user_share(self), self.api_share)
         self.distance_to_kill_line = distance_to_kill_line(
             self.runway_months, presence, kill.runway_months, kill.share_floor[self.tier]

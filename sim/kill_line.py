@@ -5,9 +5,11 @@ doublings (log2 units):
 
     distance = min( log2(runway / runway_threshold), log2(presence / share_floor[tier]) )
 
-* ``runway`` is how many months the firm can keep burning: (cash + headroom) / net burn,
-  where headroom is what a parent still tolerates plus committed programme money (zero for
-  venture-funded firms); a firm that does not burn has the capped runway.
+* ``runway`` is how many months the firm can keep burning: (cash + headroom - cash
+  campaigns still to pay) / recurring net burn, where headroom is what a parent still
+  tolerates plus committed programme money (zero for venture-funded firms) and the recurring
+  burn leaves out the month's campaign tranche (a one-off outlay, set against cash instead);
+  a firm that does not burn has the capped runway.
 * ``presence`` is the larger of its share of consumer users and its share of the
   enterprise/API token market: a firm with neither has no case for more money.
 

@@ -245,3 +245,35 @@ def test_a_forced_giant_unit_is_cut_not_closed(yuanbao_forced):
 def test_statuses_only_move_forward(all_runs):
     for label, tables in all_runs.items():
         assert_statuses_move_forward(tables["firms"], label)
+
+
+# ------------------------------------------------------------------ one-off campaigns
+
+_KIMI_CAMPAIGN = [
+    {"kind": "marketing_campaign", "firm": "kimi", "start": "2026-02", "total_bn": 2.0, "months": 1}
+]
+
+
+def _kimi_after_campaign() -> pd.DataFrame:
+    from sim.model import AIMarket
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario("steady", {"run.users": 5000, "run.startups": 200, "run.months": 4})
+    model = AIMarket(scenario.with_events(_KIMI_CAMPAIGN), rng=1)
+    model.run_for(4)
+    return model.tables()["firms"].query("firm == 'kimi'").set_index("month")
+
+
+def test_a_one_off_campaign_is_set_against_cash_not_read_as_burn(monkeypatch):
+    """Kimi pays 2 bn of its 10 bn for a one-month campaign. Its runway is judged on the burn
+    that recurs, so it stays far from the line and in the market; reading the campaign month's
+    burn as the burn to come (the channel cut) puts it within a buyer's reach that month."""
+    from sim.firms import Firm
+
+    kept = _kimi_after_campaign()
+    assert kept.loc[2, "distance_to_kill_line"] > 1.0
+    assert (kept["status"] == "active").all()
+    monkeypatch.setattr(Firm, "recurring_burn", property(lambda firm: firm.burn))
+    monkeypatch.setattr(Firm, "campaign_commitments", property(lambda firm: 0.0))
+    cut = _kimi_after_campaign()
+    assert cut.loc[2, "distance_to_kill_line"] < kept.loc[2, "distance_to_kill_line"] - 1.0
