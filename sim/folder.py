@@ -10,6 +10,7 @@ A folder holds the result's tables (``<name>.parquet``; ``.csv`` beside them wit
 * an ensemble: ``<out>/<scenario>/ensemble-<run-id>/``
 * a sweep: ``<out>/<scenario>/sweep-<run-id>/``
 * a sensitivity analysis: ``<out>/<scenario>/sensitivity-<method>-<run-id>/``
+* a claims check: ``<out>/claims/<run-id>/`` (its report: sim/claims/report.py)
 
 Everything is written into a hidden temporary folder beside the target, which is renamed
 into place only when complete: an error or an interruption leaves no half-written folder.
@@ -166,7 +167,7 @@ def folder_name(result: Result) -> str:
     """The folder's name under ``<out>/<scenario>/``, by the result's kind."""
     scenario = result.scenario
     stamp = run_id(scenario, result.facts.get("seed", scenario.run.seed))
-    prefix = {"run": "", "ensemble": "ensemble-", "sweep": "sweep-"}.get(result.kind)
+    prefix = {"run": "", "ensemble": "ensemble-", "sweep": "sweep-", "claims": ""}.get(result.kind)
     if prefix is None and result.kind == "sensitivity":
         prefix = f"sensitivity-{result.facts['method']}-"
     if prefix is None:
@@ -197,7 +198,8 @@ def save(
     """
     began = time.perf_counter()
     root = Path(out) if out is not None else default_root()
-    final = root / result.scenario.name / folder_name(result)
+    group = "claims" if result.kind == "claims" else result.scenario.name
+    final = root / group / folder_name(result)
     report = REPORTS.get(result.kind)
     if report is None:
         raise ValueError(f"unknown kind of result {result.kind!r}")
@@ -342,7 +344,15 @@ def _sensitivity_report(result: Result, folder: Path, plots: bool) -> None:
     _write_summary(folder, text)
 
 
+def _claims_report(result: Result, folder: Path, plots: bool) -> None:
+    """A claims check's report.md and charts (sim/claims/report.py)."""
+    from sim.claims.report import write_report
+
+    write_report(result, folder, plots)
+
+
 REPORTS: dict[str, Callable[[Result, Path, bool], None]] = {
+    "claims": _claims_report,
     "run": _run_report,
     "ensemble": _ensemble_report,
     "sweep": _sweep_report,

@@ -8,6 +8,7 @@
     killline ensemble SCENARIO [--replicates N] [--workers K | --scheduler ADDRESS] [--resume]
     killline sweep SCENARIO --param key.path=v1,v2,... [--replicates N]
     killline sensitivity SCENARIO --method morris|sobol --param key.path=lo:hi [--samples N]
+    killline check [--replicates N] [--claim ID]... [--screen] [--scheduler ADDRESS]
 
 Exit codes: 0 done; 1 a run of an ensemble, sweep or analysis failed; 2 bad input (a
 malformed scenario, an unknown key, a value out of range, a missing file: one line naming
@@ -24,7 +25,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sim.cli import commands_batch, commands_run
+from sim.cli import commands_batch, commands_check, commands_run
 from sim.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
 from sim.schema import ScenarioError
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands_run.register(sub)
     commands_batch.register(sub)
+    commands_check.register(sub)
     return parser
 
 

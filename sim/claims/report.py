@@ -1,0 +1,199 @@
+"""The report of a claims check: ``report.md`` in the check's folder, with its charts.
+
+Written by sim/folder.py's atomic writer (the ``claims`` kind): beside the tables it holds
+``claims.toml`` (the pre-registered claims exactly as checked), ``plots/scorecard.png``,
+``plots/claim-<id>.png`` (and ``plots/screen-<id>.png`` when screened) and ``report.md``:
+the scorecard, then per claim its statement, how it was checked, the probability that it
+holds with a 95% Wilson interval, the verdict, the plot behind it and, when screened, what
+the verdict turns on. The log of changes made to the model after the first check is read
+from the ``## Log`` section of docs/claims.md.
+
+:func:`rebuild` redraws a report from a check's folder alone (its Parquet tables and
+manifest), as the notebook does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.claims.spec import CLAIMS_FILE
+from sim.schema import PROJECT_ROOT
+
+LOG_FILE = PROJECT_ROOT / "docs" / "claims.md"
+LOG_HEADING = "## Log"
+CLAIMS_TABLES = ("scorecard", "replicates", "measures", "screen", "flips")
+
+
+def log_text(path: Path = LOG_FILE) -> str:
+    """The ``## Log`` section of docs/claims.md (empty when there is none)."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    _, found, rest = text.partition(f"\n{LOG_HEADING}\n")
+    if not found:
+        return ""
+    body, _, _ = rest.partition("\n## ")
+    return body.strip()
+
+
+def _percent(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0%}"
+
+
+def _number(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3g}"
+
+
+def render(
+    tables: Mapping[str, pd.DataFrame],
+    facts: Mapping[str, Any],
+    plots: Mapping[str, Path] | None = None,
+    log: str = "",
+) -> str:
+    """The report's markdown from a check's tables and facts (``plots``: chart paths by
+    name, relative to the folder)."""
+    card = tables["scorecard"]
+    plots = plots or {}
+    size = facts.get("size", {})
+    lines = [
+        "# The article's claims: scorecard",
+        "",
+        f"Measured on this model, {facts.get('replicates', '?')} paired replicates per claim "
+        f"({size.get('run.users', '?'):,} simulated users, {size.get('run.months', '?')} months, "
+        f"ensemble seed {size.get('run.seed', '?')}); {facts.get('distinct_runs', '?')} distinct "
+        f"runs, {facts.get('runs', '?')} model runs on {facts.get('executor', '?')} "
+        f"x{facts.get('workers', '?')} in {facts.get('wall_seconds', float('nan')):.0f} s.",
+        "",
+        "A claim's probability is the share of replicates in which it holds (replicates that "
+        "cannot decide it are left out), with a 95% Wilson interval. Verdict: supported at "
+        f"{facts.get('verdicts', {}).get('supported', 0.8):.0%} or more, not supported at "
+        f"{facts.get('verdicts', {}).get('not_supported', 0.2):.0%} or less, mixed between "
+        "(seeds/claims.toml, written before the first check). A claim that fails is a finding "
+        "about the model, not a reason to change it.",
+        "",
+    ]
+    if "scorecard" in plots:
+        lines += [f"![scorecard]({plots['scorecard']})", ""]
+    lines += [
+        "| claim | probability | 95% interval | verdict | decided / replicates | median value |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in card.itertuples():
+        lines.append(
+            f"| {row.claim} | {_percent(row.probability)} | {_percent(row.low)} - "
+            f"{_percent(row.high)} | {row.verdict} | {row.decided} / {row.replicates} | "
+            f"{_number(row.value_median)} ({row.value_label}) |"
+        )
+    lines.append("")
+    screen = tables.get("screen")
+    flips = tables.get("flips")
+    for row in card.itertuples():
+        lines += [
+            f"## {row.claim}: {row.verdict}",
+            "",
+            f"> {row.statement}",
+            "",
+            f"- Runs compared (same seeds): {row.runs}.",
+            f"- Holds in {row.holds} of {row.decided} decided replicates: probability "
+            f"{_percent(row.probability)} (95% {_percent(row.low)} - {_percent(row.high)}).",
+            f"- Median key value: {_number(row.value_median)} ({row.value_label}).",
+        ]
+        if screen is not None and len(screen):
+            mine = screen[(screen["claim"] == row.claim) & (screen["output"] == "probability")]
+            if len(mine):
+                ranked = ", ".join(
+                    f"{r.parameter} (mu* {r.mu_star:.2f})" for r in mine.itertuples()
+                )
+                lines.append(f"- Morris screen of the probability: {ranked}.")
+            values = screen[(screen["claim"] == row.claim) & (screen["output"] == "value")]
+            if len(values):
+                ranked = ", ".join(
+                    f"{r.parameter} (mu* {r.mu_star:.3g})" for r in values.itertuples()
+                )
+                lines.append(f"- Morris screen of the key value: {ranked}.")
+        if flips is not None and len(flips):
+            mine = flips[flips["claim"] == row.claim]
+            for flip in mine.itertuples():
+                if flip.parameter:
+                    lines.append(
+                        f"- Along {flip.parameter}: {flip.levels}. Verdict flips: {flip.flips}."
+                    )
+                else:
+                    lines.append(f"- Verdict flips: {flip.flips}.")
+        lines.append("")
+        for name in (f"claim-{row.claim}", f"screen-{row.claim}"):
+            if name in plots:
+                lines += [f"![{name}]({plots[name]})", ""]
+    if screen is not None and "screen" in facts:
+        sf = facts["screen"]
+        lines += [
+            "## How the screens were run",
+            "",
+            f"Morris, {sf.get('trajectories')} trajectories on {sf.get('levels')} levels, "
+            f"{sf.get('replicates')} seeds per point, the check's size; {sf.get('runs')} runs "
+            f"in {sf.get('run_seconds', float('nan')):.0f} s. At this size an effect is a "
+            "screen, not a measurement: it says which parameters to vary next.",
+            "",
+        ]
+    lines += [
+        "## Not done",
+        "",
+        "- `--posterior`: the claims are checked at the scenario's parameters and seeds only; "
+        "drawing parameters from a calibration posterior waits for the calibration.",
+        "",
+        "## Log of changes to the model after the first check",
+        "",
+        log or "Nothing has been changed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(result: Any, folder: Path, plots: bool) -> None:
+    """Write a check's ``claims.toml``, charts and ``report.md`` into ``folder``."""
+    spec_path = Path(result.facts.get("claims_file", CLAIMS_FILE))
+    if spec_path.is_file():
+        shutil.copyfile(spec_path, folder / "claims.toml")
+    saved: dict[str, Path] = {}
+    thresholds = result.facts.get("verdicts", {"supported": 0.8, "not_supported": 0.2})
+    if plots:
+        from sim.plots.claims import save_claims_plots
+
+        saved = save_claims_plots(result.tables, thresholds, folder / "plots")
+    relative = {name: path.relative_to(folder) for name, path in saved.items()}
+    text = render(result.tables, result.facts, relative, log_text())
+    (folder / "report.md").write_text(text, encoding="utf-8")
+
+
+def read_check(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """A check's tables and facts (its manifest), read back from its folder."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    tables = {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in CLAIMS_TABLES
+        if (folder / f"{name}.parquet").is_file()
+    }
+    return tables, manifest
+
+
+def rebuild(folder: str | Path, out: str | Path | None = None) -> str:
+    """Redraw a check's scorecard and report from its folder alone; returns the markdown
+    (and writes the charts into ``out``/plots when ``out`` is given; else the report links
+    the charts the folder holds)."""
+    folder = Path(folder)
+    tables, facts = read_check(folder)
+    plots = {path.stem: path.relative_to(folder) for path in sorted(folder.glob("plots/*.png"))}
+    if out is not None:
+        from sim.plots.claims import save_claims_plots
+
+        thresholds = facts.get("verdicts", {"supported": 0.8, "not_supported": 0.2})
+        saved = save_claims_plots(tables, thresholds, Path(out) / "plots")
+        plots = {name: path.relative_to(out) for name, path in saved.items()}
+    return render(tables, facts, plots, log_text())
