@@ -50,15 +50,16 @@ def resume_command(args: argparse.Namespace) -> str:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """``killline ensemble``: run the replicates, save the folder, print survival by tier."""
     from sim.experiments import run_ensemble
-    from sim.folder import default_root
+    from sim.folder import check_root
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    root = check_root(args.out)
 
     def action() -> int:
         result = run_ensemble(
             scenario,
             args.replicates,
-            out=args.out if args.out is not None else default_root(),
+            out=root,
             resume=args.resume,
             migration=args.migration,
             plots=not args.no_plots,
@@ -98,6 +99,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     scenario = prepare_scenario(
         load_scenario(args.scenario, scenario_overrides(args)), replicates=args.replicates
     )
+    folder.check_root(args.out)
 
     def action() -> int:
         result = sweep(scenario, parameters, outcomes=outcomes, **executor_options(args))
@@ -142,6 +144,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         raise UsageError(f"--samples must be a power of 2 for sobol (got {args.samples})")
     outcomes = outcome_names(args)
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    folder.check_root(args.out)
 
     def action() -> int:
         result = sensitivity(
