@@ -274,12 +274,14 @@ def _explain(
         if field and " " not in field:
             path = f"{path}.{field}" if path else field
             message = message.split(":", 1)[1].strip()
+            file = _origin_of((*shown, *field.split(".")), origins, default)
         return ScenarioError(file, path, message)
     value = error.get("input")
     shown_value = json.dumps(value, ensure_ascii=False, default=str)
     if len(shown_value) > 40:
         shown_value = shown_value[:37] + "..."
-    return ScenarioError(file, path, f"{error['msg'].lower()} (got {shown_value})")
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    return ScenarioError(file, path, f"{message} (got {shown_value})")
 
 
 def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_file: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -55,7 +55,8 @@ MonthCount = Annotated[int, Field(ge=1, le=MONTHS_CAP)]
 YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 # the article's claims, C1 to C10 (ARTICLE.md)
-ClaimId = Annotated[str, Field(pattern=r"^C([1-9]|10)$")]
+CLAIMS = tuple(f"C{number}" for number in range(1, 11))
+ClaimId = Literal[CLAIMS]
 # a title or a name: some visible text
 Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
@@ -87,24 +88,28 @@ class Strict(BaseModel):
         # pydantic reads true as 1 for a number; a boolean where a number belongs is a mistake
         if isinstance(data, Mapping):
             for name, field in cls.model_fields.items():
-                if name in data and _holds_a_boolean(field.annotation, data[name]):
-                    raise ValueError(f"{name}: a number is expected, not a boolean")
+                if name in data:
+                    where = _boolean_in(field.annotation, data[name], name)
+                    if where is not None:
+                        raise ValueError(f"{where}: a number is expected, not a boolean")
         return data
 
 
-def _holds_a_boolean(annotation: Any, value: Any) -> bool:
-    """Whether ``value`` is (or a dict or list of it holds) a boolean where ``annotation``
-    wants a number."""
+def _boolean_in(annotation: Any, value: Any, path: str) -> str | None:
+    """The key path of a boolean in ``value`` (itself, or in a dict or list of numbers)
+    where ``annotation`` wants a number; None if there is none."""
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     origin = get_origin(annotation)
     if origin is dict and isinstance(value, Mapping):
         inner = get_args(annotation)[1]
-        return any(_holds_a_boolean(inner, item) for item in value.values())
+        found = (_boolean_in(inner, item, f"{path}.{key}") for key, item in value.items())
+        return next((where for where in found if where is not None), None)
     if origin is list and isinstance(value, list):
         inner = get_args(annotation)[0]
-        return any(_holds_a_boolean(inner, item) for item in value)
-    return isinstance(value, bool) and annotation in (int, float)
+        found = (_boolean_in(inner, item, f"{path}[{i}]") for i, item in enumerate(value))
+        return next((where for where in found if where is not None), None)
+    return path if isinstance(value, bool) and annotation in (int, float) else None
 
 
 def check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

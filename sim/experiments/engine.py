@@ -66,8 +66,12 @@ class RunFailed(RuntimeError):
 
     def __init__(self, what: str, error: TaskError, others: int = 0) -> None:
         self.error, self.others = error, others
+        self.what = what
         more = f" (and {others} more)" if others else ""
         super().__init__(f"{what} failed: {error.message}{more}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RunFailed, (self.what, self.error, self.others))
 
 
 class ReplicateFailed(RunFailed):
@@ -76,6 +80,9 @@ class ReplicateFailed(RunFailed):
     def __init__(self, index: int, seed: int, error: TaskError, others: int = 0) -> None:
         self.index, self.seed = index, seed
         super().__init__(f"replicate {index} (seed {seed})", error, others)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ReplicateFailed, (self.index, self.seed, self.error, self.others))
 
 
 # ---------------------------------------------------------------------------- one run

@@ -377,3 +377,6 @@ class TaskFailed(RuntimeError):
         self.position, self.error, self.others = position, error, others
         more = f" (and {others} more)" if others else ""
         super().__init__(f"task {position} failed: {error.message}{more}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TaskFailed, (self.position, self.error, self.others))

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -37,6 +37,9 @@ class EnsembleInterrupted(KeyboardInterrupt):
     def __init__(self, folder: Path | None, finished: int, total: int) -> None:
         self.folder, self.finished, self.total = folder, finished, total
         super().__init__(f"{finished} of {total} replicates finished")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.folder, self.finished, self.total))
 
 
 class PartialEnsembleExists(ValueError):
