@@ -203,7 +203,7 @@ def test_redrawn_plots_keep_the_folder_verifiable(run_folder: Path, tmp_path: Pa
 def test_verify_names_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(FolderInvalid, match="no such folder"):
         verify_folder(tmp_path / "nowhere")
-    with pytest.raises(FolderInvalid, match="no manifest.json"):
+    with pytest.raises(FolderInvalid, match=r"no manifest\.json"):
         verify_folder(tmp_path)
 
 

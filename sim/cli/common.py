@@ -184,7 +184,7 @@ def run_command(action: Callable[[], int], resume: str = "") -> int:
     except EnsembleInterrupted as exc:
         if exc.folder is not None and exc.finished:
             print(
-                f"killline: interrupted: {exc.finished} of {exc.total} replicates kept in "
+                f"killline: interrupted: {exc.finished} of {exc.total} {exc.unit} kept in "
                 f"{exc.folder}\nkillline: to finish them: {resume}",
                 file=sys.stderr,
             )
