@@ -173,11 +173,17 @@ def run_command(action: Callable[[], int], resume: str = "") -> int:
     a failed run 1, Ctrl-C 130 (with ``resume``, the command that finishes the work), an
     unreachable scheduler or a waiting partial ensemble 2."""
     from sim.experiments import EnsembleInterrupted, PartialEnsembleExists, RunFailed
+    from sim.experiments.store import WorkLost
 
     try:
         return action()
     except RunFailed as exc:
         print(f"killline: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except WorkLost as exc:
+        print(f"killline: error: {exc}", file=sys.stderr)
+        if exc.folder is not None and resume:
+            print(f"killline: to finish them: {resume}", file=sys.stderr)
         return EXIT_FAILED
     except (ConnectionError, PartialEnsembleExists) as exc:
         raise UsageError(str(exc)) from None

@@ -35,6 +35,7 @@ from sim.experiments.executors import (
     Executor,
     TaskError,
     TaskFailed,
+    WorkerLost,
     make_executor,
     progress_bar,
 )
@@ -42,6 +43,7 @@ from sim.experiments.store import (
     EnsembleInterrupted,
     PartialEnsembleExists,
     RunStore,
+    WorkLost,
     check_resume,
     describe_partial,
     flat_settings,
@@ -318,6 +320,10 @@ def run_points(
         kept = len(store.finished()) if store is not None else 0
         folder = store.folder if kept and store is not None else None
         raise EnsembleInterrupted(folder, kept, len(tasks), "runs") from None
+    except WorkerLost as exc:
+        kept = len(store.finished()) if store is not None else 0
+        folder = store.folder if kept and store is not None else None
+        raise WorkLost(str(exc), folder, kept, len(tasks), "runs") from None
     if store is not None and store.corrupt:
         facts["runs_corrupt_rerun"] = store.corrupt
     runs = []

@@ -49,11 +49,12 @@ from sim.experiments.engine import (
     simulate,
     stream,
 )
-from sim.experiments.executors import TaskError, progress_bar
+from sim.experiments.executors import TaskError, WorkerLost, progress_bar
 from sim.experiments.store import (
     EnsembleInterrupted,
     PartialEnsembleExists,
     ReplicateStore,
+    WorkLost,
     check_resume,
     concatenate,
     flat_settings,
@@ -318,6 +319,10 @@ def _run_and_save(
         raise EnsembleInterrupted(
             store.folder if kept_on_disk else None, kept_on_disk or len(kept), total
         ) from None
+    except WorkerLost as exc:
+        kept_on_disk = len(store.finished()) if store is not None else 0
+        folder_kept = store.folder if kept_on_disk and store is not None else None
+        raise WorkLost(str(exc), folder_kept, kept_on_disk, total, "replicates") from None
     return result
 
 

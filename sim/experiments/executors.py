@@ -29,6 +29,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ import sim.model
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler
+STOP_SECONDS = 2.0  # seconds a stopped worker (or the pool's thread) is given to end
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent lives
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,47 @@ class SerialExecutor(Executor):
         self._cancelled = True
 
 
-def _worker_started() -> None:
-    """Initialiser of a local worker: Ctrl-C is the parent's to handle, not the workers'."""
+class WorkerLost(RuntimeError):
+    """A worker process died, or the Dask scheduler went away, while tasks were running:
+    no task failed, the workers did (killed, out of memory, a cluster gone)."""
+
+
+def _worker_started(parent: int) -> None:
+    """Initialiser of a local worker: Ctrl-C is the parent's to handle, not the workers';
+    and a worker ends as soon as the process that started the pool (``parent``) is gone, so
+    a killed parent leaves no worker behind (and the forkserver, which lives while a worker
+    holds its pipe, ends with the last of them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Poll whether ``parent`` lives; end this process when it does not."""
+    while True:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid now belongs to another user's process
+            os._exit(1)
+        time.sleep(PARENT_POLL_SECONDS)
+
+
+def _describe_deaths(processes: Sequence[Any]) -> str:
+    """How the pool's dead workers ended: ``exit code 3`` or ``killed by SIGKILL``."""
+    endings = []
+    for process in processes:
+        code = process.exitcode
+        if code is None:
+            continue
+        if code < 0:
+            try:
+                endings.append(f"killed by {signal.Signals(-code).name}")
+            except ValueError:
+                endings.append(f"killed by signal {-code}")
+        elif code:
+            endings.append(f"exit code {code}")
+    return ", ".join(dict.fromkeys(endings)) or "ended without a word"
 
 
 def _ready() -> int:
@@ -201,6 +243,7 @@ class ProcessExecutor(Executor):
         self.preload = tuple(preload)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: list[cf.Future] = []
+        self._processes: list[Any] = []
 
     def start(self) -> None:
         """Start the pool now rather than on first use: the forkserver imports the model once
@@ -212,12 +255,14 @@ class ProcessExecutor(Executor):
                 max_workers=self.workers,
                 mp_context=_start_context(self.preload),
                 initializer=_worker_started,
+                initargs=(os.getpid(),),
             )
             # the forkserver and the first workers start inside this block, with its settings
             warm = [self._pool.submit(_ready) for _ in range(self.workers)]
             cf.wait(warm)
         for future in warm:
             future.result()
+        self._processes = list((getattr(self._pool, "_processes", None) or {}).values())
 
     def run(
         self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
@@ -234,6 +279,10 @@ class ProcessExecutor(Executor):
             if future.cancelled():
                 continue
             error = future.exception()
+            if isinstance(error, cf.process.BrokenProcessPool):
+                alive = list((getattr(self._pool, "_processes", None) or {}).values())
+                how = _describe_deaths([*self._processes, *alive])
+                raise WorkerLost(f"a worker process died ({how})")
             if error is None:
                 yield position_of[future], future.result(), None
             else:
@@ -250,14 +299,33 @@ class ProcessExecutor(Executor):
         pool, self._pool = self._pool, None
         unfinished = any(not future.done() for future in self._futures)
         self.cancel()
-        if unfinished:
-            # a long run still going would hold Ctrl-C up: stop the workers now
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
-        pool.shutdown(wait=True)
+        if not unfinished:
+            pool.shutdown(wait=True)
+            return
+        # A long run still going would hold Ctrl-C up: stop the workers now. A worker
+        # stopped while sending a result leaves half a message in the result pipe, and the
+        # pool's manager thread waits for the rest for ever (and exit waits for it): so the
+        # workers are killed, the parent's end of that pipe is closed (the manager reads
+        # the end of it and sees a broken pool), and nothing waits more than a few seconds.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join(STOP_SECONDS)
+        queue = getattr(pool, "_call_queue", None)
+        if queue is not None:
+            queue.cancel_join_thread()  # its feeder may be stuck writing to dead workers
+        result_queue = getattr(pool, "_result_queue", None)
+        with contextlib.suppress(OSError, AttributeError):
+            result_queue._writer.close()
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(STOP_SECONDS)
 
 
 class DaskExecutor(Executor):

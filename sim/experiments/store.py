@@ -58,6 +58,23 @@ class EnsembleInterrupted(KeyboardInterrupt):
         return (type(self), (self.folder, self.finished, self.total, self.unit))
 
 
+class WorkLost(RuntimeError):
+    """The workers died (a process killed, a Dask scheduler gone) during an ensemble, a
+    sweep or an analysis: the finished replicates (runs) are kept in ``folder``."""
+
+    def __init__(
+        self, reason: str, folder: Path | None, finished: int, total: int, unit: str
+    ) -> None:
+        self.reason, self.folder, self.finished, self.total, self.unit = (
+            reason, folder, finished, total, unit
+        )  # fmt: skip
+        kept = f"{finished} of {total} {unit} kept in {folder}" if folder else "nothing kept"
+        super().__init__(f"{reason}: {kept}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (WorkLost, (self.reason, self.folder, self.finished, self.total, self.unit))
+
+
 class PartialEnsembleExists(ValueError):
     """An interrupted ensemble (sweep, analysis) of the same scenario waits to be resumed,
     one with other settings is asked to resume, or an identical one is running."""
