@@ -40,6 +40,7 @@ from typing import Any
 from tqdm import tqdm
 
 import sim.model
+from sim.experiments.dask_checks import probe, said
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler
@@ -342,21 +343,28 @@ class DaskExecutor(Executor):
     def __init__(self, scheduler: Any, *, timeout: float | None = None) -> None:
         from distributed import Client
 
+        wait = timeout or CONNECT_TIMEOUT
+        self._futures: list[Any] = []
         if isinstance(scheduler, Client):
             self.client, self._own = scheduler, False
         else:
+            probe(str(scheduler), wait)
             try:
-                self.client = Client(
-                    scheduler, timeout=timeout or CONNECT_TIMEOUT, set_as_default=False
-                )
-            except (OSError, TimeoutError, ValueError) as exc:
+                self.client = Client(scheduler, timeout=wait, set_as_default=False)
+            except Exception as exc:  # distributed raises many kinds for a bad address
                 raise ConnectionError(
-                    f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                    f"cannot reach the Dask scheduler at {scheduler}: {said(exc)}"
                 ) from None
             self._own = True
         self.address = self.client.scheduler.address
+        try:  # a scheduler without workers would take the tasks and never run them
+            self.client.wait_for_workers(1, timeout=wait)
+        except Exception:
+            self.close()
+            raise ConnectionError(
+                f"the Dask scheduler at {self.address} has no workers (waited {wait:g} s)"
+            ) from None
         self.workers = sum(self.client.nthreads().values())
-        self._futures: list[Any] = []
 
     def run(
         self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
@@ -372,17 +380,20 @@ class DaskExecutor(Executor):
             future = self.client.submit(fn, sent, *task, pure=False)
             position_of[future.key] = position
             self._futures.append(future)
-        for future in as_completed(self._futures, loop=self.client.loop):
-            if future.status == "cancelled":
-                continue
-            position = position_of[future.key]
-            if future.status == "error":
-                error = future.exception()
-                text = "".join(traceback.format_exception(error, tb=future.traceback()))
-                yield position, None, TaskError.from_exception(error, text)
-            else:
-                yield position, future.result(), None
-            future.release()
+        try:
+            for future in as_completed(self._futures, loop=self.client.loop):
+                if future.status == "cancelled":
+                    continue
+                position = position_of[future.key]
+                if future.status == "error":
+                    error = future.exception()
+                    text = "".join(traceback.format_exception(error, tb=future.traceback()))
+                    yield position, None, TaskError.from_exception(error, text)
+                else:
+                    yield position, future.result(), None
+                future.release()
+        except (OSError, TimeoutError, cf.CancelledError) as exc:  # the scheduler went away
+            raise WorkerLost(f"lost the Dask scheduler at {self.address}: {said(exc)}") from None
 
     def cancel(self) -> None:
         pending = [future for future in self._futures if not future.done()]
