@@ -87,7 +87,8 @@ class Funding(Strict):
     sentiment: NonNegative
     state_fund_min_quality: NonNegative
     state_fund_close: Fraction
-    ipo_min_valuation_bn: Bn
+    # a threshold, not money held: up to MAGNITUDE_CAP, where 10^6 bn reads as "never"
+    ipo_min_valuation_bn: NonNegative
     ipo_float: Fraction
 
 
