@@ -12,8 +12,11 @@ A folder holds the result's tables (``<name>.parquet``; ``.csv`` beside them wit
 * a sensitivity analysis: ``<out>/<scenario>/sensitivity-<method>-<run-id>/``
 * a claims check: ``<out>/claims/<run-id>/`` (its report: sim/claims/report.py)
 
-Everything is written into a hidden temporary folder beside the target, which is renamed
-into place only when complete: an error or an interruption leaves no half-written folder.
+Everything is written into a hidden staging folder beside the target, which is renamed
+into place only when complete: an error or an interruption leaves no half-written folder
+(and a staging folder whose writer was killed is removed by the next writer). The manifest
+records the SHA-256 of every file; :func:`verify_folder` checks them before a folder is
+read back (``killline plot``, ``compare``).
 
     from sim import folder
     folder.save(result, "results")          # dispatches on result.kind
@@ -21,16 +24,23 @@ into place only when complete: an error or an interruption leaves no half-writte
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# where folders are written; re-exported, so callers import them from here
+from sim.staging import (  # noqa: F401
+    OutputError,
+    WriteFailed,
+    atomic_folder,
+    check_root,
+    default_root,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,31 +74,79 @@ def versions() -> dict[str, str]:
     return found
 
 
-def default_root() -> Path:
-    """Where results go when no ``--out`` is given: ``results/`` in the working folder."""
-    return Path("results")
+# ---------------------------------------------------------------------------- integrity
 
 
-def atomic_folder(final: Path, fill: Callable[[Path], None]) -> Path:
-    """Create `final` by filling a temporary sibling folder and renaming it into place.
+class FolderInvalid(ValueError):
+    """A results folder that is incomplete, corrupt or altered since it was written."""
 
-    If `final` exists already, a numbered suffix is added rather than overwriting it. If
-    `fill` raises, the temporary folder is removed and nothing is left behind.
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in a folder but its manifest, by path relative to it."""
+    return {
+        path.relative_to(folder).as_posix(): sha256_of(path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def verify_folder(folder: str | Path) -> dict[str, Any]:
+    """Check a results folder against its manifest before reading it back; returns the
+    manifest.
+
+    Every file the manifest lists must be there with its SHA-256, except the plots, which
+    ``killline plot`` may redraw. A folder written before manifests held checksums is
+    checked for its manifest and tables alone.
+
+    Raises:
+        FolderInvalid: one line naming the folder and the first file that is missing, or
+            altered since it was written.
     """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    target = final
-    counter = 1
-    while target.exists():
-        counter += 1
-        target = final.with_name(f"{final.name}-{counter}")
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FolderInvalid(f"{folder}: not a results folder (no such folder)")
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise FolderInvalid(f"{folder}: not a results folder (no manifest.json)")
     try:
-        fill(temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return target
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FolderInvalid(f"{folder}: manifest.json is unreadable ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise FolderInvalid(f"{folder}: manifest.json is not a manifest (not a JSON object)")
+    for name, expected in (manifest.get("sha256") or {}).items():
+        if name.startswith("plots/"):
+            continue
+        file = folder / name
+        if not file.is_file():
+            raise FolderInvalid(f"{folder}: {name} is missing (the manifest lists it)")
+        if sha256_of(file) != expected:
+            raise FolderInvalid(
+                f"{folder}: {name} does not match its SHA-256 in manifest.json "
+                "(altered or corrupt since it was written)"
+            )
+    return manifest
+
+
+def record_plots(folder: Path, saved: list[Path]) -> None:
+    """Update the manifest's checksums of plots redrawn into the folder."""
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    sums = manifest.setdefault("sha256", {})
+    for plot in saved:
+        plot = Path(plot)
+        if plot.parent.resolve() == (folder / "plots").resolve():
+            sums[f"plots/{plot.name}"] = sha256_of(plot)
+    write_manifest(folder, manifest)
 
 
 def write_tables(
@@ -148,11 +206,15 @@ def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"{folder}: not a result folder (no manifest.json)")
-    return {
-        name: pd.read_parquet(folder / f"{name}.parquet")
-        for name in TABLES
-        if (folder / f"{name}.parquet").is_file()
-    }
+    tables = {}
+    for name in TABLES:
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            try:
+                tables[name] = pd.read_parquet(path)
+            except Exception as exc:  # pyarrow raises its own kinds for a damaged file
+                raise FolderInvalid(f"{folder}: {path.name} is unreadable ({exc})") from None
+    return tables
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -197,7 +259,7 @@ def save(
         painter: a second process that draws half of a run's plots (sim/plots/painter.py).
     """
     began = time.perf_counter()
-    root = Path(out) if out is not None else default_root()
+    root = check_root(out)
     group = "claims" if result.kind == "claims" else result.scenario.name
     final = root / group / folder_name(result)
     report = REPORTS.get(result.kind)
@@ -225,6 +287,7 @@ def save(
                 **facts,
                 write_seconds=round(time.perf_counter() - began, 3),
                 tables={name: len(table) for name, table in tables.items()},
+                sha256=checksums(folder),
             ),
         )
 

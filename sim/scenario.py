@@ -66,8 +66,10 @@ class Scenario(ScenarioSchema):
 
 def read_toml(path: Path, *, what: str = "file") -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a one-line ScenarioError."""
-    if not path.is_file():
+    if not path.exists():
         raise ScenarioError(path, "", f"no such {what}")
+    if not path.is_file():
+        raise ScenarioError(path, "", f"not a regular file (a {what} is a TOML text file)")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -75,6 +77,10 @@ def read_toml(path: Path, *, what: str = "file") -> dict[str, Any]:
         raise ScenarioError(path, "", f"malformed TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ScenarioError(path, "", "malformed TOML: not UTF-8 text") from None
+    except RecursionError:
+        raise ScenarioError(path, "", TOO_DEEP) from None
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot read the {what}: {exc.strerror or exc}") from None
 
 
 def _merge(
@@ -98,12 +104,23 @@ def _merge(
 
 
 def _merge_events(base: dict[str, Any], events: Any, origins: dict[tuple, str], file: str) -> None:
-    """Append a file's events; one whose `id` is inherited replaces the inherited one."""
+    """Append a file's events; one whose `id` is inherited replaces the inherited one. Two
+    events of one file with the same `id` are an error (the second would hide the first)."""
     if not isinstance(events, list):
         raise ScenarioError(file, "events", "must be an array of tables ([[events]])")
     merged = base.setdefault("events", [])
-    for event in events:
+    seen: dict[str, int] = {}
+    for index, event in enumerate(events):
         event_id = event.get("id") if isinstance(event, Mapping) else None
+        if isinstance(event_id, str) and event_id:
+            if event_id in seen:
+                raise ScenarioError(
+                    file,
+                    f"events[{index}].id",
+                    f"duplicate event id {event_id!r} (also events[{seen[event_id]}] of this "
+                    "file); ids must be unique within a file",
+                )
+            seen[event_id] = index
         same = [i for i, old in enumerate(merged) if event_id and old.get("id") == event_id]
         if same:
             merged[same[0]] = copy.deepcopy(event)
@@ -149,11 +166,14 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str
     return [*_chain(parent_path, (*seen, path)), (path, data)]
 
 
+TOO_DEEP = "nested too deeply to be a scenario"
+
+
 def parse_value(text: str) -> Any:
     """Read a `--set` value as TOML (numbers, booleans, arrays), else as a plain string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
@@ -258,12 +278,14 @@ def _explain(
         if field and " " not in field:
             path = f"{path}.{field}" if path else field
             message = message.split(":", 1)[1].strip()
+            file = _origin_of((*shown, *field.split(".")), origins, default)
         return ScenarioError(file, path, message)
     value = error.get("input")
     shown_value = json.dumps(value, ensure_ascii=False, default=str)
     if len(shown_value) > 40:
         shown_value = shown_value[:37] + "..."
-    return ScenarioError(file, path, f"{error['msg'].lower()} (got {shown_value})")
+    message = error["msg"][:1].lower() + error["msg"][1:]
+    return ScenarioError(file, path, f"{message} (got {shown_value})")
 
 
 def _check_references(scenario: Scenario, origins: Mapping[tuple, str], default_file: str) -> None:
@@ -378,17 +400,50 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         ScenarioError: with one line naming the file, the key path and what is allowed.
     """
     path = resolve_scenario_path(path)
-    chain = _chain(path)
-    tree, origins = load_defaults(_roster_file(chain))
-    tree["name"] = path.stem
-    for file, data in chain:
-        _remove_events(tree, origins, data.pop("remove_events", []), file)
-        _merge(tree, data, origins, str(file))
-    tree["name"] = path.stem
-    for key, value in (overrides or {}).items():
-        typed = parse_value(value) if isinstance(value, str) else value
-        set_path(tree, key, typed, origins, "--set")
-    return _validate(tree, origins, default_file=str(path))
+    try:
+        chain = _chain(path)
+        tree, origins = load_defaults(_roster_file(chain))
+        tree["name"] = path.stem
+        for file, data in chain:
+            _remove_events(tree, origins, data.pop("remove_events", []), file)
+            _merge(tree, data, origins, str(file))
+        tree["name"] = path.stem
+        written_months = _months_of(tree)
+        for key, value in (overrides or {}).items():
+            typed = parse_value(value) if isinstance(value, str) else value
+            set_path(tree, key, typed, origins, "--set")
+        scenario = _validate(tree, origins, default_file=str(path))
+    except RecursionError:
+        raise ScenarioError(path, "", TOO_DEEP) from None
+    # an event past the horizon the files give would never happen: a typo in its month
+    # (a shorter --months or --set run.months only leaves later events out)
+    _check_horizon(scenario, max(written_months, scenario.run.months), origins, str(path))
+    return scenario
+
+
+def _months_of(tree: Mapping[str, Any]) -> int:
+    """The horizon the files give (0 when it is not a whole number: validation says so)."""
+    months = tree.get("run", {}).get("months") if isinstance(tree.get("run"), Mapping) else None
+    return months if isinstance(months, int) and not isinstance(months, bool) else 0
+
+
+def _check_horizon(
+    scenario: Scenario, months: int, origins: Mapping[tuple, str], default_file: str
+) -> None:
+    """Every event's month (or start) lies within the first ``months`` months."""
+    year, month = (int(part) for part in scenario.run.start.split("-"))
+    last_index = year * 12 + month - 1 + months - 1
+    last = f"{last_index // 12:04d}-{last_index % 12 + 1:02d}"
+    for index, event in enumerate(scenario.events):
+        for field in ("start", "month"):
+            when = getattr(event, field, None)
+            if when is not None and when > last:
+                raise ScenarioError(
+                    _origin_of(("events", index), origins, default_file),
+                    f"events[{index}].{field}",
+                    f"{when} is after the horizon ({months} months from {scenario.run.start} "
+                    f"end in {last})",
+                )
 
 
 def _roster_file(chain: list[tuple[Path, dict[str, Any]]]) -> Path:
@@ -410,11 +465,16 @@ def _roster_file(chain: list[tuple[Path, dict[str, Any]]]) -> Path:
 def resolve_scenario_path(path: str | Path) -> Path:
     """A scenario path as given, or a bare name looked up in scenarios/."""
     candidate = Path(path)
-    if candidate.is_file():
-        return candidate
-    named = SCENARIOS_DIR / f"{candidate.stem}.toml"
-    if candidate.suffix in ("", ".toml") and candidate.parent == Path(".") and named.is_file():
-        return named
+    try:
+        if candidate.is_file():
+            return candidate
+        if candidate.exists():
+            raise ScenarioError(candidate, "", "not a regular file (a scenario is a TOML file)")
+        named = SCENARIOS_DIR / f"{candidate.stem}.toml"
+        if candidate.suffix in ("", ".toml") and candidate.parent == Path(".") and named.is_file():
+            return named
+    except OSError as exc:  # a name too long, a folder without permission
+        raise ScenarioError(candidate, "", f"cannot open: {exc.strerror or exc}") from None
     raise ScenarioError(candidate, "", "no such scenario file")
 
 

@@ -29,13 +29,19 @@ from sim.schema_types import (
     SEGMENTS,
     SPEND_LINES,
     TIERS,
+    Bn,
+    ClaimId,
     VERTICALS_FILE,
     FirmId,
     Fraction,
+    MillionPeople,
+    MonthCount,
     NonNegative,
     Positive,
+    PositiveMonths,
     ScenarioError,
     Strict,
+    Text,
     YearMonth,
     check_keys,
 )
@@ -88,11 +94,11 @@ class Run(Strict):
 class KillLine(Strict):
     """The kill line (斩杀线): thresholds, and the collapse that follows crossing it."""
 
-    runway_months: Positive
-    runway_cap_months: Positive
+    runway_months: PositiveMonths
+    runway_cap_months: PositiveMonths
     share_floor: dict[str, Fraction]
-    confirm_months: Annotated[int, Field(ge=1)]
-    collapse_months: Annotated[int, Field(ge=1)]
+    confirm_months: MonthCount
+    collapse_months: MonthCount
     flight_rate: Fraction
     collapse_spend: Fraction
     pivot_min_api_share: Fraction
@@ -126,7 +132,7 @@ class App(Strict):
 
     name: str
     owner: str
-    mau_m: NonNegative
+    mau_m: MillionPeople
     source: str
 
 
@@ -138,16 +144,16 @@ class RosterEntry(Strict):
     tier: Literal[TIERS]
     vertical: str
     funding_source: Literal["parent", "venture"]
-    mau_m: NonNegative
-    capital_bn: NonNegative
-    spend_bn_month: NonNegative
+    mau_m: MillionPeople
+    capital_bn: Bn
+    spend_bn_month: Bn
     spend_split: dict[str, Fraction]
     quality: Annotated[float, Field(ge=0.0, le=2.0)]
     cost_efficiency: Positive
     supply: Fraction
     social: Fraction
     integration: Fraction
-    legacy_revenue_bn_month: NonNegative
+    legacy_revenue_bn_month: Bn
     arpu_rmb: NonNegative
     api_share: Fraction
     home_apps: list[str]
@@ -188,8 +194,8 @@ class InvestmentProgramme(EventBase):
     kind: Literal["investment_programme"]
     firm: FirmId
     start: YearMonth
-    months: Annotated[int, Field(ge=1)]
-    total_bn: NonNegative
+    months: MonthCount
+    total_bn: Bn
     unit_share: Fraction = 1.0
     split: dict[str, Fraction]
 
@@ -208,8 +214,8 @@ class MarketingCampaign(EventBase):
     kind: Literal["marketing_campaign"]
     firm: FirmId
     start: YearMonth
-    months: Annotated[int, Field(ge=1)] = 1
-    total_bn: NonNegative
+    months: MonthCount = 1
+    total_bn: Bn
     # review rate of the users it brings; 0 keeps the market's awareness.trial_review_rate
     trial_review_rate: Fraction = 0.0
 
@@ -248,9 +254,11 @@ class ProductLaunch(EventBase):
     kind: Literal["product_launch"]
     firm: FirmId
     month: YearMonth
-    quality: float = 0.0
-    supply: float = 0.0
-    social: float = 0.0
+    # jumps: the result is clipped to its range (quality [0, 2], supply and social [0, 1]),
+    # so a jump past ten times that range can only be a typo
+    quality: Annotated[float, Field(ge=-20.0, le=20.0)] = 0.0
+    supply: Annotated[float, Field(ge=-10.0, le=10.0)] = 0.0
+    social: Annotated[float, Field(ge=-10.0, le=10.0)] = 0.0
     news: NonNegative = 0.0
     new_home_apps: list[str] = Field(default_factory=list)
     dropped_home_apps: list[str] = Field(default_factory=list)
@@ -280,7 +288,7 @@ class FundingRound(EventBase):
     kind: Literal["funding_round"]
     firm: FirmId
     month: YearMonth
-    amount_bn: NonNegative
+    amount_bn: Bn
 
 
 class FundingClimate(EventBase):
@@ -318,7 +326,7 @@ class IpoWindow(EventBase):
 
     kind: Literal["ipo_window"]
     start: YearMonth
-    months: Annotated[int, Field(ge=1)]
+    months: MonthCount
 
 
 class IntegrationInvestment(EventBase):
@@ -327,8 +335,8 @@ class IntegrationInvestment(EventBase):
     kind: Literal["integration_investment"]
     firm: FirmId
     start: YearMonth
-    months: Annotated[int, Field(ge=1)]
-    total_bn: NonNegative
+    months: MonthCount
+    total_bn: Bn
 
 
 class ParameterShift(EventBase):
@@ -391,9 +399,9 @@ class ScenarioSchema(Strict):
     """
 
     name: str
-    title: str
+    title: Text
     description: str
-    claims: list[str]
+    claims: list[ClaimId]
     run: Run
     market: Market
     social: Social

@@ -8,14 +8,23 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from sim.schema_types import SEGMENTS, Fraction, NonNegative, Positive, Strict, check_keys
+from sim.schema_types import (
+    SEGMENTS,
+    Fraction,
+    NonNegative,
+    Positive,
+    PositiveBn,
+    PositiveMillionPeople,
+    Strict,
+    check_keys,
+)
 
 
 class Market(Strict):
     """The user population and its diffusion (users in millions of real people)."""
 
-    internet_users_m: Positive
-    adopters_m: Positive
+    internet_users_m: PositiveMillionPeople
+    adopters_m: PositiveMillionPeople
     bass_p: Fraction
     bass_q: Fraction
     segments: dict[str, Fraction]
@@ -41,7 +50,8 @@ class Social(Strict):
     """The synthetic social graph: fixed out-degree, communities of similar size."""
 
     degree: Annotated[int, Field(ge=1, le=200)]
-    community_size: Annotated[int, Field(ge=2)]
+    # assumption: a community of a million people is already a city, not a circle of friends
+    community_size: Annotated[int, Field(ge=2, le=1_000_000)]
     within_community: Fraction
 
 
@@ -68,7 +78,7 @@ class Awareness(Strict):
     campaign_exposure_per_bn: NonNegative
     forget: Positive
     marketing_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
-    marketing_scale_bn: Positive
+    marketing_scale_bn: PositiveBn
     news_memory: Annotated[float, Field(ge=0.0, lt=1.0)]
     news_reconsider: NonNegative
     news_adoption: NonNegative
@@ -76,4 +86,5 @@ class Awareness(Strict):
     trial_review_rate: Fraction
     entry_forgetting: Positive
     lapsed_share: Annotated[float, Field(gt=0.0, lt=1.0)]
-    fit_sample: Annotated[int, Field(ge=100)]
+    # assumption: 50 times the default sample; more only costs memory at set-up
+    fit_sample: Annotated[int, Field(ge=100, le=1_000_000)]

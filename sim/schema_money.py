@@ -8,15 +8,27 @@ from typing import Annotated
 
 from pydantic import Field
 
-from sim.schema_types import FirmId, Fraction, NonNegative, Positive, Strict
+from sim.schema_types import (
+    Bn,
+    FirmId,
+    Fraction,
+    MonthCount,
+    Months,
+    NonNegative,
+    Positive,
+    PositiveBn,
+    Signed,
+    SignedBn,
+    Strict,
+)
 
 
 class Capabilities(Strict):
     """Quality against the world frontier, breakthroughs, cost efficiency and supply
     (sim/capabilities.py)."""
 
-    rd_scale_bn: Positive
-    rd_ref_bn: Positive
+    rd_scale_bn: PositiveBn
+    rd_ref_bn: PositiveBn
     quality_adjust: Fraction
     spillover: Fraction
     breakthrough_rate: Fraction
@@ -27,11 +39,11 @@ class Capabilities(Strict):
     breakthrough_talent_gain: NonNegative
     industry_cost_decline: Fraction
     efficiency_gain: NonNegative
-    efficiency_scale_bn: Positive
+    efficiency_scale_bn: PositiveBn
     efficiency_adjust: Fraction
-    supply_scale_bn: Positive
+    supply_scale_bn: PositiveBn
     supply_decay: Fraction
-    integration_scale_bn: Positive
+    integration_scale_bn: PositiveBn
     talent_flight: Fraction
 
 
@@ -55,21 +67,21 @@ class Economics(Strict):
     volume_elasticity: NonNegative
     legacy_erosion: Fraction
     legacy_margin: Fraction
-    austerity_runway_months: NonNegative
+    austerity_runway_months: Months
     austerity_cut: Fraction
 
 
 class Funding(Strict):
     """Venture rounds and IPOs priced by valuation (sim/valuation.py)."""
 
-    seek_below_runway_months: NonNegative
-    round_runway_months: NonNegative
+    seek_below_runway_months: Months
+    round_runway_months: Months
     round_close: Fraction
     max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
     revenue_multiple: NonNegative
     team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
     momentum_weight: NonNegative
-    momentum_months: Annotated[int, Field(ge=1)]
+    momentum_months: MonthCount
     momentum_cap: NonNegative
     user_momentum_weight: Fraction
     peer_weight: NonNegative
@@ -77,6 +89,7 @@ class Funding(Strict):
     state_fund_min_quality: NonNegative
     state_fund_picks: Annotated[int, Field(ge=0)]
     state_fund_close: Fraction
+    # a threshold, not money held: up to MAGNITUDE_CAP, where 10^6 bn reads as "never"
     ipo_min_valuation_bn: NonNegative
     ipo_float: Fraction
 
@@ -86,8 +99,8 @@ class Parents(Strict):
 
     profit_share: Fraction
     cash_draw: Fraction
-    review_months: Annotated[int, Field(ge=1)]
-    support_horizon_months: NonNegative
+    review_months: MonthCount
+    support_horizon_months: Months
 
 
 class Acquisition(Strict):
@@ -95,10 +108,10 @@ class Acquisition(Strict):
 
     acquirers: list[FirmId]
     value_per_user_rmb: NonNegative
-    talent_value_bn: NonNegative
-    vertical_value_bn: NonNegative
-    carry_months: NonNegative
-    distress_distance: float
+    talent_value_bn: Bn
+    vertical_value_bn: Bn
+    carry_months: Months
+    distress_distance: Signed
     user_transfer: Fraction
     review_share: Fraction
     seller_share: Fraction
@@ -108,8 +121,8 @@ class Parent(Strict):
     """A group that funds an AI unit: its published accounts and its stake in AI."""
 
     name: str
-    revenue_bn_year: NonNegative
-    profit_bn_year: float
-    cash_bn: NonNegative
+    revenue_bn_year: Bn
+    profit_bn_year: SignedBn
+    cash_bn: Bn
     stake: Fraction
     sources: dict[str, str] = Field(default_factory=dict)

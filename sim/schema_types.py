@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -25,11 +25,41 @@ SPEND_LINES = ("rd", "marketing", "supply", "efficiency", "fixed")
 # One bit per assistant in the users' bitmasks (uint32).
 MAX_FIRMS = 32
 
+# Plausible ranges. Every number a scenario holds has an upper bound: a value past it is a
+# typo or an overflow, never a scenario (and the model's float64 arithmetic stays finite).
+# assumption: 100 trillion RMB is about China's GDP in a year (134 trillion in 2024); no
+# firm, parent, programme or market comes within two orders of magnitude of it
+MONEY_CAP_BN = 100_000.0
+# assumption: China has about 1,410 million people; no population or app exceeds 2,000 million
+PEOPLE_CAP_M = 2_000.0
+# the longest horizon a run allows (50 years): no delay, runway or memory exceeds it
+MONTHS_CAP = 600
+# assumption: rates, weights, elasticities, exposures and per-user RMB amounts all lie far
+# below 10^6 in their units (the largest, births of startups per month, is about 4 x 10^4)
+MAGNITUDE_CAP = 1e6
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0, le=MAGNITUDE_CAP)]
+Positive = Annotated[float, Field(gt=0.0, le=MAGNITUDE_CAP)]
+Signed = Annotated[float, Field(ge=-MAGNITUDE_CAP, le=MAGNITUDE_CAP)]
+# money in billions of RMB (a stock, or a flow per month or year)
+Bn = Annotated[float, Field(ge=0.0, le=MONEY_CAP_BN)]
+PositiveBn = Annotated[float, Field(gt=0.0, le=MONEY_CAP_BN)]
+SignedBn = Annotated[float, Field(ge=-MONEY_CAP_BN, le=MONEY_CAP_BN)]
+# people in millions
+MillionPeople = Annotated[float, Field(ge=0.0, le=PEOPLE_CAP_M)]
+PositiveMillionPeople = Annotated[float, Field(gt=0.0, le=PEOPLE_CAP_M)]
+# a span of time in months (a real number), and a whole number of months
+Months = Annotated[float, Field(ge=0.0, le=MONTHS_CAP)]
+PositiveMonths = Annotated[float, Field(gt=0.0, le=MONTHS_CAP)]
+MonthCount = Annotated[int, Field(ge=1, le=MONTHS_CAP)]
 YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 FirmId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+# the article's claims, C1 to C10 (ARTICLE.md)
+CLAIMS = tuple(f"C{number}" for number in range(1, 11))
+ClaimId = Literal[CLAIMS]
+# a title or a name: some visible text
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
 class ScenarioError(ValueError):
@@ -42,11 +72,45 @@ class ScenarioError(ValueError):
         where = f"{self.file}: {path}: " if path else f"{self.file}: "
         super().__init__(where + message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its three parts, so a worker's error reaches the user intact
+        return (type(self), (self.file, self.path, self.message))
+
 
 class Strict(BaseModel):
-    """Base of every schema block: unknown keys are errors, values are frozen."""
+    """Base of every schema block: unknown keys are errors, values are frozen, numbers are
+    finite (TOML's ``inf`` and ``nan`` are refused) and a boolean is no number."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # pydantic reads true as 1 for a number; a boolean where a number belongs is a mistake
+        if isinstance(data, Mapping):
+            for name, field in cls.model_fields.items():
+                if name in data:
+                    where = _boolean_in(field.annotation, data[name], name)
+                    if where is not None:
+                        raise ValueError(f"{where}: a number is expected, not a boolean")
+        return data
+
+
+def _boolean_in(annotation: Any, value: Any, path: str) -> str | None:
+    """The key path of a boolean in ``value`` (itself, or in a dict or list of numbers)
+    where ``annotation`` wants a number; None if there is none."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin = get_origin(annotation)
+    if origin is dict and isinstance(value, Mapping):
+        inner = get_args(annotation)[1]
+        found = (_boolean_in(inner, item, f"{path}.{key}") for key, item in value.items())
+        return next((where for where in found if where is not None), None)
+    if origin is list and isinstance(value, list):
+        inner = get_args(annotation)[0]
+        found = (_boolean_in(inner, item, f"{path}[{i}]") for i, item in enumerate(value))
+        return next((where for where in found if where is not None), None)
+    return path if isinstance(value, bool) and annotation in (int, float) else None
 
 
 def check_keys(field: str, mapping: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

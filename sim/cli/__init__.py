@@ -21,13 +21,33 @@ run: ``--help``, ``list`` and ``validate`` load none of them.
 
 from __future__ import annotations
 
-import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
 
-from sim.cli import commands_batch, commands_check, commands_run
-from sim.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
-from sim.schema import ScenarioError
+
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """Ctrl-C before the command runs (while the modules load): one line, exit 130."""
+    sys.stderr.write("killline: interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import argparse  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from sim.cli import commands_batch, commands_check, commands_run  # noqa: E402
+from sim.cli.common import (  # noqa: E402
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    UsageError,
+    bad_input,
+)
+from sim.schema import ScenarioError  # noqa: E402
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -54,16 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``killline`` console command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("killline: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.handler(args)
-    except ScenarioError as exc:
-        print(f"killline: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UsageError as exc:
+    except (ScenarioError, UsageError) as exc:
         print(f"killline: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("killline: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        code = bad_input(exc)
+        if code is None:
+            raise
+        print(f"killline: error: {exc}", file=sys.stderr)
+        return code if code else EXIT_FAILED

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from typing import Any
 
 from sim.cli.common import (
@@ -31,18 +32,23 @@ SENSITIVITY_METHODS = ("morris", "sobol")
 
 
 def resume_command(args: argparse.Namespace) -> str:
-    """The ``killline ensemble ... --resume`` line that finishes an interrupted ensemble."""
-    words = ["killline", "ensemble", args.scenario]
-    for flag in ("replicates", "seed", "users", "months", "out", "workers", "scheduler"):
+    """The ``killline <command> ... --resume`` line that finishes an interrupted ensemble,
+    sweep or analysis: the same command with the same flags."""
+    words = ["killline", args.command, args.scenario]
+    if args.command == "sensitivity":
+        words += ["--method", args.method]
+    for flag in ("replicates", "samples", "levels", "seed", "users", "months", "out",
+                 "workers", "scheduler"):  # fmt: skip
         value = getattr(args, flag, None)
         if value is not None:
             words += [f"--{flag}", str(value)]
-    for item in args.set or []:
-        words += ["--set", item]
+    for flag in ("set", "param", "outcome"):
+        for item in getattr(args, flag, None) or []:
+            words += [f"--{flag}", item]
     words += [
         flag
-        for flag in ("--migration", "--no-plots", "--quiet")
-        if getattr(args, flag[2:].replace("-", "_"))
+        for flag in ("--migration", "--second-order", "--no-plots", "--quiet")
+        if getattr(args, flag[2:].replace("-", "_"), False)
     ]
     return shlex.join([*words, "--resume"])
 
@@ -50,15 +56,16 @@ def resume_command(args: argparse.Namespace) -> str:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """``killline ensemble``: run the replicates, save the folder, print survival by tier."""
     from sim.experiments import run_ensemble
-    from sim.folder import default_root
+    from sim.folder import check_root
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    root = check_root(args.out)
 
     def action() -> int:
         result = run_ensemble(
             scenario,
             args.replicates,
-            out=args.out if args.out is not None else default_root(),
+            out=root,
             resume=args.resume,
             migration=args.migration,
             plots=not args.no_plots,
@@ -76,6 +83,13 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             print(
                 f"  {row.tier:12} in market at end {row.survival:6.1%}  "
                 f"(95% {row.low:.1%} - {row.high:.1%}), crossed the kill line {row.crossed:.1%}"
+            )
+        damaged = facts.get("replicates_corrupt_rerun")
+        if damaged:
+            print(
+                f"killline: replicates {', '.join(map(str, damaged))} were damaged on disk "
+                "and were run again",
+                file=sys.stderr,
             )
         print(f"results: {result.folder}")
         return 0
@@ -98,10 +112,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     scenario = prepare_scenario(
         load_scenario(args.scenario, scenario_overrides(args)), replicates=args.replicates
     )
+    root = folder.check_root(args.out)
 
     def action() -> int:
-        result = sweep(scenario, parameters, outcomes=outcomes, **executor_options(args))
-        written = folder.save(result, args.out, plots=not args.no_plots)
+        result = sweep(
+            scenario,
+            parameters,
+            outcomes=outcomes,
+            out=root,
+            resume=args.resume,
+            plots=not args.no_plots,
+            **executor_options(args),
+        )
+        written = result.folder
         means = result.means
         shown = means.pivot(index=["point", *parameters], columns="outcome", values="mean")
         print(
@@ -113,7 +136,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"results: {written}")
         return 0
 
-    return run_command(action)
+    return run_command(action, resume_command(args))
 
 
 # ---------------------------------------------------------------------------- sensitivity
@@ -142,6 +165,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         raise UsageError(f"--samples must be a power of 2 for sobol (got {args.samples})")
     outcomes = outcome_names(args)
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    root = folder.check_root(args.out)
 
     def action() -> int:
         result = sensitivity(
@@ -153,9 +177,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             levels=args.levels or 4,
             second_order=args.second_order,
             outcomes=outcomes,
+            out=root,
+            resume=args.resume,
+            plots=not args.no_plots,
             **executor_options(args),
         )
-        written = folder.save(result, args.out, plots=not args.no_plots)
+        written = result.folder
         facts = result.facts
         print(
             f"{scenario.title}  ({scenario.name}, {args.method}, {facts['sample_points']} "
@@ -174,7 +201,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(f"results: {written}")
         return 0
 
-    return run_command(action)
+    return run_command(action, resume_command(args))
 
 
 # ---------------------------------------------------------------------------- the parsers
@@ -215,6 +242,9 @@ def register(sub: Any) -> None:
     )
     add_outcome_argument(parser, "keep")
     add_executor_arguments(parser)
+    parser.add_argument(
+        "--resume", action="store_true", help="finish an interrupted sweep of these settings"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     parser.set_defaults(handler=cmd_sweep)
 
@@ -244,5 +274,8 @@ def register(sub: Any) -> None:
         "--second-order", action="store_true", help="Sobol second-order indices too"
     )
     add_executor_arguments(parser)
+    parser.add_argument(
+        "--resume", action="store_true", help="finish an interrupted analysis of these settings"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the charts")
     parser.set_defaults(handler=cmd_sensitivity)

@@ -19,7 +19,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import contextlib
     import os
 
+    from sim.folder import check_root
+
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    check_root(args.out)  # before the run, not after it
     plots = not args.no_plots
     # With a second core, a spawned painter imports the plotting stack while the model
     # runs here, then draws half of the plots.
@@ -83,22 +86,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_run_folder(folder: str | Path) -> dict[str, Any]:
+    """A run's folder checked against its manifest (sim.folder.verify_folder), and its
+    tables; a folder that is not a run's, or lacks the firm table, is bad input."""
+    from sim.folder import read_tables, verify_folder
+
+    manifest = verify_folder(folder)
+    if manifest.get("kind", "run") != "run":
+        raise UsageError(f"{folder}: a results folder of a {manifest['kind']}, not of a run")
+    tables = read_tables(folder)
+    if "firms" not in tables:
+        raise UsageError(f"{folder}: incomplete results folder (no firms.parquet)")
+    return {"manifest": manifest, "tables": tables}
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
-    from sim.folder import read_tables
+    from sim.folder import record_plots
     from sim.plots.run import save_run_plots, startup_targets
     from sim.scenario import read_toml
 
     folder = Path(args.folder)
-    try:
-        tables = read_tables(folder)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
+    tables = read_run_folder(folder)["tables"]
     resolved = read_toml(folder / "resolved.toml", what="resolved scenario")
     threshold = resolved.get("kill_line", {}).get("runway_months")
     out = Path(args.out) if args.out else folder / "plots"
     saved = save_run_plots(
         tables, out, runway_threshold=threshold, startup_targets=startup_targets()
     )
+    record_plots(folder, saved)
     for path in saved:
         print(path)
     return 0
@@ -107,17 +122,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.folder import read_manifest, read_tables
-
     columns = {}
     for folder in args.folders:
-        try:
-            tables = read_tables(folder)
-        except FileNotFoundError as exc:
-            raise UsageError(str(exc)) from None
-        manifest = read_manifest(folder)
-        label = f"{manifest['scenario']}:{manifest['seed']}:{Path(folder).name}"
-        firms = tables["firms"]
+        read = read_run_folder(folder)
+        manifest, firms = read["manifest"], read["tables"]["firms"]
+        if args.metric not in firms.columns:
+            allowed = ", ".join(c for c in firms.columns if c not in ("month", "firm"))
+            raise UsageError(
+                f"--metric {args.metric!r}: not a column of the firm table; allowed: {allowed}"
+            )
+        label = f"{manifest.get('scenario')}:{manifest.get('seed')}:{Path(folder).name}"
         last = firms[firms["month"] == firms["month"].max()].set_index("firm")
         columns[label] = last[args.metric]
     table = pd.DataFrame(columns)

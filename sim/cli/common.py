@@ -25,6 +25,26 @@ class UsageError(Exception):
     """Bad input that is not a scenario problem (a missing result folder, a bad flag)."""
 
 
+def bad_input(exc: BaseException) -> int | None:
+    """The exit code of an error the user can act on, said in one line: bad output
+    locations and results folders 2, a write that failed part-way (a full disk) 1;
+    None for anything else (a bug: its traceback is shown)."""
+    from sim.folder import FolderInvalid, OutputError, WriteFailed
+
+    if isinstance(exc, OutputError | FolderInvalid):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, WriteFailed):
+        return EXIT_FAILED
+    return None
+
+
+def out_path(text: str) -> Path:
+    """``--out``: a folder path, not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a folder for the results")
+    return Path(text)
+
+
 # ---------------------------------------------------------------------------- scenarios
 
 
@@ -61,7 +81,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--users", type=int, help="simulated users (default: the scenario's)")
     parser.add_argument("--months", type=int, help="horizon in months (default: the scenario's)")
-    parser.add_argument("--out", type=Path, help="results root folder (default: ./results)")
+    parser.add_argument("--out", type=out_path, help="results root folder (default: ./results)")
 
 
 # ---------------------------------------------------------------------------- executors
@@ -153,18 +173,24 @@ def run_command(action: Callable[[], int], resume: str = "") -> int:
     a failed run 1, Ctrl-C 130 (with ``resume``, the command that finishes the work), an
     unreachable scheduler or a waiting partial ensemble 2."""
     from sim.experiments import EnsembleInterrupted, PartialEnsembleExists, RunFailed
+    from sim.experiments.store import WorkLost
 
     try:
         return action()
     except RunFailed as exc:
         print(f"killline: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except WorkLost as exc:
+        print(f"killline: error: {exc}", file=sys.stderr)
+        if exc.folder is not None and resume:
+            print(f"killline: to finish them: {resume}", file=sys.stderr)
+        return EXIT_FAILED
     except (ConnectionError, PartialEnsembleExists) as exc:
         raise UsageError(str(exc)) from None
     except EnsembleInterrupted as exc:
         if exc.folder is not None and exc.finished:
             print(
-                f"killline: interrupted: {exc.finished} of {exc.total} replicates kept in "
+                f"killline: interrupted: {exc.finished} of {exc.total} {exc.unit} kept in "
                 f"{exc.folder}\nkillline: to finish them: {resume}",
                 file=sys.stderr,
             )

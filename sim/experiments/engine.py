@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,8 +35,20 @@ from sim.experiments.executors import (
     Executor,
     TaskError,
     TaskFailed,
+    WorkerLost,
     make_executor,
     progress_bar,
+)
+from sim.experiments.store import (
+    EnsembleInterrupted,
+    PartialEnsembleExists,
+    RunStore,
+    WorkLost,
+    check_resume,
+    describe_partial,
+    flat_settings,
+    locked,
+    run_partial_folder,
 )
 from sim.model import AIMarket
 from sim.outcomes import compute
@@ -66,8 +80,12 @@ class RunFailed(RuntimeError):
 
     def __init__(self, what: str, error: TaskError, others: int = 0) -> None:
         self.error, self.others = error, others
+        self.what = what
         more = f" (and {others} more)" if others else ""
         super().__init__(f"{what} failed: {error.message}{more}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RunFailed, (self.what, self.error, self.others))
 
 
 class ReplicateFailed(RunFailed):
@@ -76,6 +94,9 @@ class ReplicateFailed(RunFailed):
     def __init__(self, index: int, seed: int, error: TaskError, others: int = 0) -> None:
         self.index, self.seed = index, seed
         super().__init__(f"replicate {index} (seed {seed})", error, others)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ReplicateFailed, (self.index, self.seed, self.error, self.others))
 
 
 # ---------------------------------------------------------------------------- one run
@@ -105,6 +126,33 @@ def run_outcomes(
         scenario = scenario.with_overrides(overrides)
     _, tables = simulate(scenario, index)
     return compute(tables, names)
+
+
+# ---------------------------------------------------------------------------- kept runs
+
+
+@contextlib.contextmanager
+def run_store(
+    out: str | Path | None, scenario: Scenario, kind: str, resume: bool, **settings: Any
+) -> Iterator[RunStore | None]:
+    """The store of a sweep's or an analysis's finished runs under ``out`` (None without
+    ``out``), locked while the experiment runs; a resume with other settings than the
+    partial run's is refused. A partial folder that kept no run is removed on the way out
+    (nothing is left by an executor that could not start)."""
+    if out is None:
+        yield None
+        return
+    folder = run_partial_folder(Path(out), scenario, kind, **settings)
+    with locked(folder):
+        store = RunStore(folder)
+        if resume and not store.path.is_file():
+            check_resume(folder, kind, flat_settings(scenario, **settings))
+        describe_partial(folder, scenario, **settings)
+        try:
+            yield store
+        finally:
+            if not store.path.is_file():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------- running tasks
@@ -158,27 +206,47 @@ def run_tasks(
     progress: bool | None = None,
     desc: str = "",
     failed: Failure | None = None,
+    done: Mapping[int, Any] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """Run every task with a progress bar; return the results in task order and the facts
     of the run (executor, workers, runs, run_seconds, runs_per_second).
 
+    Args:
+        done: results already at hand by position (a resumed run): those tasks are skipped.
+        on_result: called with ``(position, result)`` as each task finishes (to store it).
+
     Raises:
         RunFailed: as for :func:`stream`.
     """
-    results: list[Any] = [None] * len(tasks)
+    done = done or {}
+    results: list[Any] = [done.get(position) for position in range(len(tasks))]
+    todo = [position for position in range(len(tasks)) if position not in done]
+
+    def failed_here(position: int, error: TaskError, others: int) -> Exception:
+        if failed is None:
+            return RunFailed(f"task {todo[position]}", error, others)
+        return failed(todo[position], error, others)
+
     began = time.perf_counter()
-    with open_executor(workers, scheduler, fn) as executor:
-        with progress_bar(len(tasks), desc=desc, enabled=progress) as bar:
-            for position, value in stream(fn, shared, tasks, executor, failed):
-                results[position] = value
-                bar.update(1)
-        described = executor.describe()
+    described: dict[str, Any] = {"executor": "none", "workers": 0}
+    with progress_bar(len(tasks), initial=len(done), desc=desc, enabled=progress) as bar:
+        if todo:
+            with open_executor(workers, scheduler, fn) as executor:
+                described = executor.describe()
+                chosen = [tasks[position] for position in todo]
+                for place, value in stream(fn, shared, chosen, executor, failed_here):
+                    results[todo[place]] = value
+                    if on_result is not None:
+                        on_result(todo[place], value)
+                    bar.update(1)
     seconds = time.perf_counter() - began
     return results, {
         **described,
         "runs": len(tasks),
+        "runs_resumed": len(done),
         "run_seconds": round(seconds, 3),
-        "runs_per_second": round(len(tasks) / seconds, 3) if seconds else None,
+        "runs_per_second": round(len(todo) / seconds, 3) if todo and seconds else None,
     }
 
 
@@ -194,9 +262,12 @@ def run_points(
     scheduler: Any = None,
     progress: bool | None = None,
     desc: str = "",
+    store: RunStore | None = None,
+    resume: bool = False,
 ) -> tuple[list[tuple[int, int, int, dict[str, float]]], dict[str, Any]]:
     """The runs of a sweep or a sensitivity analysis: replicates 0 to ``replicates - 1`` of
-    the scenario with each point's overrides (:func:`run_outcomes`).
+    the scenario with each point's overrides (:func:`run_outcomes`). With a ``store``, each
+    finished run is kept on disk as it finishes, and ``resume`` runs only the missing ones.
 
     Args:
         scenario: the base scenario.
@@ -214,25 +285,47 @@ def run_points(
         in order within each; and the facts of the run (:func:`run_tasks`).
 
     Raises:
-        RunFailed: a run raised; the message names its point, replicate and seed.
+        RunFailed: a run raised; the message names its point, replicate and seed (the
+            finished runs stay in the store).
+        PartialEnsembleExists: the store holds runs and ``resume`` is False.
+        EnsembleInterrupted: Ctrl-C (the finished runs stay in the store).
     """
     tasks = [(index, point, names) for point in points for index in range(replicates)]
+    done = store.finished() if store is not None else {}
+    if done and not resume:
+        raise PartialEnsembleExists(
+            f"an interrupted run of this scenario ({len(done)} of {len(tasks)} runs) is in "
+            f"{store.folder}: resume it (--resume) or remove that folder"
+        )
 
     def failed(position: int, error: TaskError, others: int) -> RunFailed:
         number, index = divmod(position, replicates)
         seed = replicate_seed(seeds[number], index)
         return RunFailed(f"{point_label(number)}, replicate {index} (seed {seed})", error, others)
 
-    results, facts = run_tasks(
-        run_outcomes,
-        scenario,
-        tasks,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        desc=desc,
-        failed=failed,
-    )
+    try:
+        results, facts = run_tasks(
+            run_outcomes,
+            scenario,
+            tasks,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            desc=desc,
+            failed=failed,
+            done=done,
+            on_result=store.write if store is not None else None,
+        )
+    except KeyboardInterrupt:
+        kept = len(store.finished()) if store is not None else 0
+        folder = store.folder if kept and store is not None else None
+        raise EnsembleInterrupted(folder, kept, len(tasks), "runs") from None
+    except WorkerLost as exc:
+        kept = len(store.finished()) if store is not None else 0
+        folder = store.folder if kept and store is not None else None
+        raise WorkLost(str(exc), folder, kept, len(tasks), "runs") from None
+    if store is not None and store.corrupt:
+        facts["runs_corrupt_rerun"] = store.corrupt
     runs = []
     for position, values in enumerate(results):
         number, index = divmod(position, replicates)

@@ -27,6 +27,7 @@ done the tables are concatenated in replicate order into
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import time
@@ -48,12 +49,16 @@ from sim.experiments.engine import (
     simulate,
     stream,
 )
-from sim.experiments.executors import TaskError, progress_bar
+from sim.experiments.executors import TaskError, WorkerLost, progress_bar
 from sim.experiments.store import (
     EnsembleInterrupted,
     PartialEnsembleExists,
     ReplicateStore,
+    WorkLost,
+    check_resume,
     concatenate,
+    flat_settings,
+    locked,
     parquet_bytes,
     partial_folder,
 )
@@ -238,16 +243,45 @@ def run_ensemble(
     scenario = prepare_scenario(
         scenario, replicates=replicates, users=users, months=months, seed=seed
     )
-    total = scenario.run.replicates
-    seeds = replicate_seeds(scenario.run.seed, total)
     record = ("migration",) if migration else ()
     names = [*ENSEMBLE_TABLES, *record, "outcomes"]
     store = ReplicateStore(partial_folder(Path(out), scenario, names)) if out is not None else None
-    done = store.finished() if store else []
+    with locked(store.folder) if store is not None else contextlib.nullcontext():
+        result = _run_and_save(scenario, store, names, record, resume=resume, out=out,
+                               plots=plots, progress=progress, workers=workers,
+                               scheduler=scheduler, on_replicate=on_replicate)  # fmt: skip
+    result.facts["wall_seconds"] = round(time.perf_counter() - began, 3)
+    return result
+
+
+def _run_and_save(
+    scenario: Scenario,
+    store: ReplicateStore | None,
+    names: Sequence[str],
+    record: tuple[str, ...],
+    *,
+    resume: bool,
+    out: str | Path | None,
+    plots: bool,
+    progress: bool | None,
+    workers: int | None,
+    scheduler: Any,
+    on_replicate: Callable[[int], None] | None,
+) -> EnsembleResult:
+    """The body of :func:`run_ensemble`, run while the partial folder is locked."""
+    began = time.perf_counter()
+    total = scenario.run.replicates
+    seeds = replicate_seeds(scenario.run.seed, total)
+    done = store.check(names) if store else []
     if done and not resume:
         raise PartialEnsembleExists(
             f"an interrupted ensemble of this scenario ({len(done)} of {total} replicates) "
             f"is in {store.folder}: resume it (--resume) or remove that folder"
+        )
+    if store is not None and resume and not done:
+        tables = [*ENSEMBLE_TABLES, *record]
+        check_resume(
+            store.folder, "ensemble", flat_settings(scenario, **store.facts(scenario, tables))
         )
     todo = sorted(set(range(total)) - set(done))
     kept: dict[int, Mapping[str, pa.Table]] = {}
@@ -266,6 +300,8 @@ def run_ensemble(
             on_replicate=on_replicate,
         )
         facts["replicates_resumed"] = len(done)
+        if store is not None and store.corrupt:
+            facts["replicates_corrupt_rerun"] = list(store.corrupt)
         tables = concatenate(
             lambda index: kept[index] if index in kept else store.read(index, names),
             total,
@@ -283,7 +319,10 @@ def run_ensemble(
         raise EnsembleInterrupted(
             store.folder if kept_on_disk else None, kept_on_disk or len(kept), total
         ) from None
-    result.facts["wall_seconds"] = round(time.perf_counter() - began, 3)
+    except WorkerLost as exc:
+        kept_on_disk = len(store.finished()) if store is not None else 0
+        folder_kept = store.folder if kept_on_disk and store is not None else None
+        raise WorkLost(str(exc), folder_kept, kept_on_disk, total, "replicates") from None
     return result
 
 

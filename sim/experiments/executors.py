@@ -29,6 +29,8 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,9 +40,12 @@ from typing import Any
 from tqdm import tqdm
 
 import sim.model
+from sim.experiments.dask_checks import probe, said
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler
+STOP_SECONDS = 2.0  # seconds a stopped worker (or the pool's thread) is given to end
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that its parent lives
 
 
 @dataclass(frozen=True)
@@ -147,9 +152,47 @@ class SerialExecutor(Executor):
         self._cancelled = True
 
 
-def _worker_started() -> None:
-    """Initialiser of a local worker: Ctrl-C is the parent's to handle, not the workers'."""
+class WorkerLost(RuntimeError):
+    """A worker process died, or the Dask scheduler went away, while tasks were running:
+    no task failed, the workers did (killed, out of memory, a cluster gone)."""
+
+
+def _worker_started(parent: int) -> None:
+    """Initialiser of a local worker: Ctrl-C is the parent's to handle, not the workers';
+    and a worker ends as soon as the process that started the pool (``parent``) is gone, so
+    a killed parent leaves no worker behind (and the forkserver, which lives while a worker
+    holds its pipe, ends with the last of them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Poll whether ``parent`` lives; end this process when it does not."""
+    while True:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid now belongs to another user's process
+            os._exit(1)
+        time.sleep(PARENT_POLL_SECONDS)
+
+
+def _describe_deaths(processes: Sequence[Any]) -> str:
+    """How the pool's dead workers ended: ``exit code 3`` or ``killed by SIGKILL``."""
+    endings = []
+    for process in processes:
+        code = process.exitcode
+        if code is None:
+            continue
+        if code < 0:
+            try:
+                endings.append(f"killed by {signal.Signals(-code).name}")
+            except ValueError:
+                endings.append(f"killed by signal {-code}")
+        elif code:
+            endings.append(f"exit code {code}")
+    return ", ".join(dict.fromkeys(endings)) or "ended without a word"
 
 
 def _ready() -> int:
@@ -201,6 +244,7 @@ class ProcessExecutor(Executor):
         self.preload = tuple(preload)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: list[cf.Future] = []
+        self._processes: list[Any] = []
 
     def start(self) -> None:
         """Start the pool now rather than on first use: the forkserver imports the model once
@@ -212,12 +256,14 @@ class ProcessExecutor(Executor):
                 max_workers=self.workers,
                 mp_context=_start_context(self.preload),
                 initializer=_worker_started,
+                initargs=(os.getpid(),),
             )
             # the forkserver and the first workers start inside this block, with its settings
             warm = [self._pool.submit(_ready) for _ in range(self.workers)]
             cf.wait(warm)
         for future in warm:
             future.result()
+        self._processes = list((getattr(self._pool, "_processes", None) or {}).values())
 
     def run(
         self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
@@ -234,6 +280,10 @@ class ProcessExecutor(Executor):
             if future.cancelled():
                 continue
             error = future.exception()
+            if isinstance(error, cf.process.BrokenProcessPool):
+                alive = list((getattr(self._pool, "_processes", None) or {}).values())
+                how = _describe_deaths([*self._processes, *alive])
+                raise WorkerLost(f"a worker process died ({how})")
             if error is None:
                 yield position_of[future], future.result(), None
             else:
@@ -250,14 +300,33 @@ class ProcessExecutor(Executor):
         pool, self._pool = self._pool, None
         unfinished = any(not future.done() for future in self._futures)
         self.cancel()
-        if unfinished:
-            # a long run still going would hold Ctrl-C up: stop the workers now
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
-        pool.shutdown(wait=True)
+        if not unfinished:
+            pool.shutdown(wait=True)
+            return
+        # A long run still going would hold Ctrl-C up: stop the workers now. A worker
+        # stopped while sending a result leaves half a message in the result pipe, and the
+        # pool's manager thread waits for the rest for ever (and exit waits for it): so the
+        # workers are killed, the parent's end of that pipe is closed (the manager reads
+        # the end of it and sees a broken pool), and nothing waits more than a few seconds.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join(STOP_SECONDS)
+        queue = getattr(pool, "_call_queue", None)
+        if queue is not None:
+            queue.cancel_join_thread()  # its feeder may be stuck writing to dead workers
+        result_queue = getattr(pool, "_result_queue", None)
+        with contextlib.suppress(OSError, AttributeError):
+            result_queue._writer.close()
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(STOP_SECONDS)
 
 
 class DaskExecutor(Executor):
@@ -274,21 +343,28 @@ class DaskExecutor(Executor):
     def __init__(self, scheduler: Any, *, timeout: float | None = None) -> None:
         from distributed import Client
 
+        wait = timeout or CONNECT_TIMEOUT
+        self._futures: list[Any] = []
         if isinstance(scheduler, Client):
             self.client, self._own = scheduler, False
         else:
+            probe(str(scheduler), wait)
             try:
-                self.client = Client(
-                    scheduler, timeout=timeout or CONNECT_TIMEOUT, set_as_default=False
-                )
-            except (OSError, TimeoutError, ValueError) as exc:
+                self.client = Client(scheduler, timeout=wait, set_as_default=False)
+            except Exception as exc:  # distributed raises many kinds for a bad address
                 raise ConnectionError(
-                    f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                    f"cannot reach the Dask scheduler at {scheduler}: {said(exc)}"
                 ) from None
             self._own = True
         self.address = self.client.scheduler.address
+        try:  # a scheduler without workers would take the tasks and never run them
+            self.client.wait_for_workers(1, timeout=wait)
+        except Exception:
+            self.close()
+            raise ConnectionError(
+                f"the Dask scheduler at {self.address} has no workers (waited {wait:g} s)"
+            ) from None
         self.workers = sum(self.client.nthreads().values())
-        self._futures: list[Any] = []
 
     def run(
         self, fn: Callable[..., Any], shared: Any, tasks: Sequence[tuple]
@@ -304,17 +380,20 @@ class DaskExecutor(Executor):
             future = self.client.submit(fn, sent, *task, pure=False)
             position_of[future.key] = position
             self._futures.append(future)
-        for future in as_completed(self._futures, loop=self.client.loop):
-            if future.status == "cancelled":
-                continue
-            position = position_of[future.key]
-            if future.status == "error":
-                error = future.exception()
-                text = "".join(traceback.format_exception(error, tb=future.traceback()))
-                yield position, None, TaskError.from_exception(error, text)
-            else:
-                yield position, future.result(), None
-            future.release()
+        try:
+            for future in as_completed(self._futures, loop=self.client.loop):
+                if future.status == "cancelled":
+                    continue
+                position = position_of[future.key]
+                if future.status == "error":
+                    error = future.exception()
+                    text = "".join(traceback.format_exception(error, tb=future.traceback()))
+                    yield position, None, TaskError.from_exception(error, text)
+                else:
+                    yield position, future.result(), None
+                future.release()
+        except (OSError, TimeoutError, cf.CancelledError) as exc:  # the scheduler went away
+            raise WorkerLost(f"lost the Dask scheduler at {self.address}: {said(exc)}") from None
 
     def cancel(self) -> None:
         pending = [future for future in self._futures if not future.done()]
@@ -377,3 +456,6 @@ class TaskFailed(RuntimeError):
         self.position, self.error, self.others = position, error, others
         more = f" (and {others} more)" if others else ""
         super().__init__(f"task {position} failed: {error.message}{more}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TaskFailed, (self.position, self.error, self.others))

@@ -33,6 +33,7 @@ with ``summary.md`` (sim/reports.py) and a chart per outcome (sim/plots/analysis
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from sim.experiments.engine import run_points
+from sim.experiments.engine import run_points, run_store
 from sim.experiments.methods import (
     DEFAULT_SAMPLES,
     METHODS,
@@ -48,6 +49,7 @@ from sim.experiments.methods import (
     draw_sample,
     problem_for,
 )
+from sim.folder import save
 from sim.outcomes import OUTCOMES, check_names
 from sim.results import Result
 from sim.scenario import Scenario, prepare_scenario
@@ -126,6 +128,7 @@ class SensitivityResult(Result):
     """
 
     kind: ClassVar[str] = "sensitivity"
+    folder: Path | None = None
 
     @property
     def method(self) -> str:
@@ -184,6 +187,9 @@ def sensitivity(
     workers: int | None = None,
     scheduler: Any = None,
     progress: bool | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    plots: bool = True,
 ) -> SensitivityResult:
     """Run a Morris or Sobol analysis of the outcomes over parameter ranges.
 
@@ -198,6 +204,8 @@ def sensitivity(
         outcomes: outcome names (default: all of sim/outcomes.py).
         users, months, seed: run-size overrides (default: the scenario's).
         workers, scheduler, progress: as for :func:`sim.experiments.run_ensemble`.
+        out, resume, plots: as for :func:`sim.experiments.sweep` (the folder is
+            ``<out>/<scenario>/sensitivity-<method>-<run-id>/``).
 
     Raises:
         ScenarioError: an unknown key, a non-numeric parameter or a range out of bounds.
@@ -230,18 +238,47 @@ def sensitivity(
         }
         for row in sample
     ]
-    results, ran = run_points(
-        scenario,
-        points,
-        replicates,
-        names,
-        seeds=[scenario.run.seed] * len(points),
-        point_label=lambda number: f"sample {number}",
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        desc=f"{method} {scenario.name}",
-    )
+    settings = {"method": method, "points": points, "replicates": replicates, "outcomes": names}
+    with run_store(out, scenario, f"sensitivity-{method}", resume, **settings) as store:
+        results, ran = run_points(
+            scenario,
+            points,
+            replicates,
+            names,
+            seeds=[scenario.run.seed] * len(points),
+            point_label=lambda number: f"sample {number}",
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            desc=f"{method} {scenario.name}",
+            store=store,
+            resume=resume,
+        )
+        result = _result(scenario, problem, method, sample, points, results, ran, names,
+                         count=count, levels=levels, second_order=second_order,
+                         replicates=replicates)  # fmt: skip
+        if store is not None:
+            result.folder = save(result, out, plots=plots)
+            shutil.rmtree(store.folder, ignore_errors=True)
+    return result
+
+
+def _result(
+    scenario: Scenario,
+    problem: dict[str, Any],
+    method: str,
+    sample: Any,
+    points: list[dict[str, Any]],
+    results: list[tuple[int, int, int, dict[str, float]]],
+    ran: dict[str, Any],
+    names: list[str],
+    *,
+    count: int,
+    levels: int,
+    second_order: bool,
+    replicates: int,
+) -> SensitivityResult:
+    """The analysis's indices and tables from its runs."""
     runs = pd.DataFrame(
         [
             {"sample": number, "replicate": index, "seed": seed, **points[number], **values}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from sim.experiments.engine import run_points
+from sim.experiments.engine import run_points, run_store
 from sim.experiments.stats import point_means
+from sim.folder import save
 from sim.outcomes import OUTCOMES, check_names
 from sim.results import Result
 from sim.scenario import Scenario, parse_value, prepare_scenario
@@ -98,6 +100,7 @@ class SweepResult(Result):
     """
 
     kind: ClassVar[str] = "sweep"
+    folder: Path | None = None
 
     @property
     def parameters(self) -> list[str]:
@@ -135,6 +138,9 @@ def sweep(
     workers: int | None = None,
     scheduler: Any = None,
     progress: bool | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    plots: bool = True,
 ) -> SweepResult:
     """Run a grid of parameter values with replicates at every point.
 
@@ -146,6 +152,10 @@ def sweep(
         users, months, seed: run-size overrides (default: the scenario's).
         outcomes: outcome names (default: all of sim/outcomes.py).
         workers, scheduler, progress: as for :func:`sim.experiments.run_ensemble`.
+        out: results root; when given, finished runs are kept on disk as they finish and
+            the sweep is written to ``<out>/<scenario>/sweep-<run-id>/``.
+        resume: finish an interrupted sweep of the same settings under ``out``.
+        plots: draw the charts into the results folder.
 
     Returns:
         The :class:`SweepResult`: its ``sweep`` and ``means`` tables and the facts.
@@ -163,20 +173,39 @@ def sweep(
     points = grid(parameters)
     # every point is validated before any run; its seed is the base of its replicates' seeds
     seeds = [scenario.with_overrides(point).run.seed for point in points]
-    results, ran = run_points(
-        scenario,
-        points,
-        scenario.run.replicates,
-        names,
-        seeds=seeds,
-        point_label=lambda number: (
-            f"point {number} ({', '.join(f'{k}={v}' for k, v in points[number].items())})"
-        ),
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        desc=f"sweep {scenario.name}",
-    )
+    settings = {"points": points, "replicates": scenario.run.replicates, "outcomes": names}
+    with run_store(out, scenario, "sweep", resume, **settings) as store:
+        results, ran = run_points(
+            scenario,
+            points,
+            scenario.run.replicates,
+            names,
+            seeds=seeds,
+            point_label=lambda number: (
+                f"point {number} ({', '.join(f'{k}={v}' for k, v in points[number].items())})"
+            ),
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            desc=f"sweep {scenario.name}",
+            store=store,
+            resume=resume,
+        )
+        result = _result(scenario, parameters, points, results, ran)
+        if store is not None:
+            result.folder = save(result, out, plots=plots)
+            shutil.rmtree(store.folder, ignore_errors=True)
+    return result
+
+
+def _result(
+    scenario: Scenario,
+    parameters: Mapping[str, Sequence[Any]],
+    points: list[dict[str, Any]],
+    results: list[tuple[int, int, int, dict[str, float]]],
+    ran: dict[str, Any],
+) -> SweepResult:
+    """The sweep's tables from its runs."""
     rows = [
         {
             "point": number,
