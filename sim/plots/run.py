@@ -216,33 +216,36 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
     axes[-1].set_xlabel(f"month of the run (0 = {start})")
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
 
-    outlined = {"crossed the kill line": CROSSED_MARKER} | {
-        kind: EXIT_MARKERS[kind] for kind in ("acquired", "pivoted")
+    # The key lists only the marks drawn (an exit kind no firm took is left out).
+    kinds = {kind for _, kind in exits.values()}
+    outlined = ({"crossed the kill line": CROSSED_MARKER} if crossings else {}) | {
+        kind: EXIT_MARKERS[kind] for kind in ("acquired", "pivoted") if kind in kinds
     }
     keys = [
-        *(
-            Line2D(
-                [],
-                [],
-                marker=marker,
-                linestyle="none",
-                color="0.6",
-                markeredgecolor="black",
-                label=label,
-            )
-            for label, marker in outlined.items()
-        ),
         Line2D(
             [],
             [],
-            marker=EXIT_MARKERS["closed"],
+            marker=marker,
             linestyle="none",
-            color="0.3",
-            markeredgewidth=2.0,
-            label="closed",
-        ),
-        Patch(color=KILL_ZONE_COLOUR, alpha=0.15, label="past the kill line"),
+            color="0.6",
+            markeredgecolor="black",
+            label=label,
+        )
+        for label, marker in outlined.items()
     ]
+    if "closed" in kinds:
+        keys.append(
+            Line2D(
+                [],
+                [],
+                marker=EXIT_MARKERS["closed"],
+                linestyle="none",
+                color="0.3",
+                markeredgewidth=2.0,
+                label="closed",
+            )
+        )
+    keys.append(Patch(color=KILL_ZONE_COLOUR, alpha=0.15, label="past the kill line"))
     figure.legend(handles=keys, loc="outside lower center", ncols=len(keys), frameon=False)
     figure.suptitle("Distance to the kill line (log2 units of runway or share over its threshold)")
     return figure
