@@ -144,6 +144,8 @@ def sides(results: Sequence[Result], labels: Sequence[str] | None = None) -> lis
             f"({', '.join(ensembles)}): give only scenarios and run folders, or only "
             "ensemble folders"
         )
+    if not labels:
+        _shorten(made)
     seen: dict[str, int] = {}
     for made_side in made:
         count = seen.get(made_side.label, 0) + 1
@@ -151,6 +153,23 @@ def sides(results: Sequence[Result], labels: Sequence[str] | None = None) -> lis
         if count > 1:
             made_side.label = f"{made_side.label} #{count}"
     return made
+
+
+def _shorten(made: list[Side]) -> None:
+    """Labels that say what differs: the scenario when only the scenarios differ, the seed
+    (or the replicates) when only those differ, both otherwise."""
+    names = {one.scenario.name for one in made}
+    sizes = [one.scenario.run.seed if one.kind == "run" else len(one.seeds) for one in made]
+    for one, size in zip(made, sizes, strict=True):
+        part = f"seed {size}" if one.kind == "run" else f"{size} replicates"
+        if len(names) > 1 and len(set(sizes)) == 1:
+            one.label = one.scenario.name
+        elif len(names) == 1 and len(set(sizes)) > 1:
+            one.label = part
+        elif one.kind == "run":
+            one.label = f"{one.scenario.name} {part}"
+        else:
+            one.label = f"{one.scenario.name} ({part})"
 
 
 # ---------------------------------------------------------------------------- tables

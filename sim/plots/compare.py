@@ -120,7 +120,8 @@ def compare_metric(compared: Sequence[Side], metric: str = "share") -> Figure:
         x=0.01,
         ha="left",
     )
-    figure.supxlabel("month", fontsize=9)
+    for ax in axes[max(0, len(order) - n_cols) : len(order)]:
+        ax.set_xlabel("month", fontsize=8)
     _key(figure, compared)
     return figure
 
