@@ -142,8 +142,9 @@ def Page() -> None:
         with solara.Column():
             solara.Markdown(
                 f"### Month {live.month} of {live.horizon} ({live.model.date})  \n"
-                f"{live.scenario.run.users:,} simulated users, seed {live.scenario.run.seed}; "
-                f"{live.months_per_second:.1f} months/s"
+                f"{live.scenario.run.users:,} simulated users, seed {live.scenario.run.seed}, "
+                f"kill line at {live.scenario.kill_line.runway_months:g} months of runway; "
+                f"stepping {live.months_per_second:.1f} months/s"
             )
             with solara.Columns([1, 1]):
                 for name in PLOTS[:2]:

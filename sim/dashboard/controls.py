@@ -114,13 +114,13 @@ CONTROLS = (
     Control(
         "run.users",
         "Simulated users",
-        5_000,
+        1_000,
         200_000,
         5_000,
         integer=True,
         note="population size (more: smoother, slower)",
     ),
-    Control("run.seed", "Seed", 0, 1_000_000, 1, integer=True, note="the random seed"),
+    Control("run.seed", "Seed", 0, 99_999_999, 1, integer=True, note="the random seed"),
 )
 BY_KEY = {control.key: control for control in CONTROLS}
 
