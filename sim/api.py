@@ -4,7 +4,7 @@
     base = api.load("sprint_race")
     more_supply = base.with_overrides({"firms.doubao.supply": 0.6})
     runs = {"base": api.run(base, seed=1), "more supply": api.run(more_supply, seed=1)}
-    api.compare(runs)                 # final shares side by side
+    api.compare(runs)                 # final shares side by side (sim/compare.py)
     runs["base"].plot("market_share") # a matplotlib Figure
     api.save(runs["base"], "results") # results/sprint_race/<run-id>/
 
@@ -129,12 +129,99 @@ def save(
     return folder.save(result, out, plots=plots, csv=csv, painter=painter)
 
 
-def compare(runs: Mapping[str, RunResult], metric: str = "share") -> pd.DataFrame:
-    """Final values of a firm metric side by side, one column per run."""
+def open_folder(path: str | Path) -> Result:
+    """A results folder read back as the result it holds: a :class:`RunResult`, an
+    ensemble (``sim.experiments.EnsembleResult``), or a sweep or analysis (its tables).
+
+    Raises:
+        sim.folder.FolderInvalid: not a results folder, or a file missing or altered
+            since it was written (checked against the checksums in its manifest).
+    """
     import pandas as pd
 
-    columns = {}
-    for label, result in runs.items():
-        last = result.firms[result.firms["month"] == result.firms["month"].max()]
-        columns[label] = last.set_index("firm")[metric]
-    return pd.DataFrame(columns)
+    from sim.scenario import read_toml
+
+    path = Path(path)
+    manifest = folder.verify_folder(path)
+    scenario = Scenario.model_validate(read_toml(path / "resolved.toml", what="resolved scenario"))
+    tables = {table.stem: pd.read_parquet(table) for table in sorted(path.glob("*.parquet"))}
+    kind = manifest.get("kind", "run")
+    if kind == "run":
+        return RunResult(scenario=scenario, tables=tables, facts=manifest)
+    if kind == "ensemble":
+        from sim.experiments import EnsembleResult
+
+        return EnsembleResult(scenario=scenario, tables=tables, facts=manifest, folder=path)
+    return FolderResult(kind_of=kind, scenario=scenario, tables=tables, facts=manifest)
+
+
+@dataclass(kw_only=True)
+class FolderResult(Result):
+    """A sweep or analysis read back from its folder: its tables and facts."""
+
+    kind_of: str
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        """The folder's kind (``sweep``, ``sensitivity``)."""
+        return self.kind_of
+
+
+def compare(runs: Mapping[str, Result] | list[Result], metric: str = "share") -> pd.DataFrame:
+    """Final values of a firm metric side by side, one column per run or ensemble (an
+    ensemble's median), labelled by the mapping's keys (or scenario and seed).
+
+    For the outcome table, paired differences and plots, see :func:`comparison`.
+    """
+    from sim.compare import final_values
+
+    return final_values(comparison(runs), metric).set_index("firm")
+
+
+def comparison(runs: Mapping[str, Result] | list[Result]) -> list:
+    """Runs or ensembles as the sides of a comparison (sim/compare.py): pass them to
+    ``compare.outcome_table``, ``compare.paired_differences``, ``compare.save_comparison``
+    or ``sim.plots.compare.compare_plot``."""
+    from sim.compare import sides
+
+    if isinstance(runs, Mapping):
+        return sides(list(runs.values()), list(runs))
+    return sides(list(runs))
+
+
+def replot(path: str | Path, out: str | Path | None = None) -> list[Path]:
+    """Redraw a results folder's plots from its tables: a run's run plots, an ensemble's
+    ensemble charts (fans, survival, exits), never single-run charts of pooled replicates.
+
+    Args:
+        path: a run or ensemble folder.
+        out: where to write the PNGs (default: the folder's ``plots/``).
+
+    Raises:
+        FileNotFoundError: not a results folder.
+        ValueError: a sweep or analysis folder (its charts are written when it runs).
+    """
+    result = open_folder(path)
+    target = Path(out) if out is not None else Path(path) / "plots"
+    if result.kind == "run":
+        from sim.plots.run import save_run_plots, startup_targets
+
+        saved = save_run_plots(
+            result.tables,
+            target,
+            runway_threshold=result.scenario.kill_line.runway_months,
+            startup_targets=startup_targets(),
+        )
+    elif result.kind == "ensemble":
+        from sim.plots.ensemble import save_ensemble_plots
+
+        saved = save_ensemble_plots(result.summary_tables(), target)
+    else:
+        saved = None
+    if saved is not None:
+        folder.record_plots(Path(path), saved)
+        return saved
+    raise ValueError(
+        f"{path}: a {result.kind} folder; plot redraws run and ensemble folders (a "
+        f"{result.kind}'s charts are in its plots/ folder, drawn when it ran)"
+    )

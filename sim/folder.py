@@ -2,9 +2,10 @@
 
 A folder holds the result's tables (``<name>.parquet``; ``.csv`` beside them with
 ``csv=True``; a run's ``events.csv`` always), ``resolved.toml`` (the scenario exactly as run),
-``manifest.json`` (versions, seed, scenario hash, timings), ``summary.md`` and
-``plots/*.png``; a run or ensemble whose scenario names an observed panel also
-``validation.csv``, ``validation_aims.csv`` and ``plots/validation.png`` (sim/validation.py). Names:
+``manifest.json`` (versions, seed, scenario hash, timings), ``summary.md``, ``report.html``
+(the same report as one self-contained page) and ``plots/*.png``; a run or ensemble whose
+scenario names an observed panel also ``validation.csv``, ``validation_aims.csv`` and
+``plots/validation.png`` (sim/validation.py). Names:
 
 * a run: ``<out>/<scenario>/<run-id>/``
 * an ensemble: ``<out>/<scenario>/ensemble-<run-id>/``
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.plots.painter import Painter
+    from sim.reports import Document
     from sim.results import Result
     from sim.scenario import Scenario
 
@@ -336,8 +338,11 @@ def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def _write_summary(folder: Path, text: str) -> None:
-    (folder / "summary.md").write_text(text, encoding="utf-8")
+def _write_summary(folder: Path, document: Document) -> None:
+    """``summary.md`` and ``report.html`` of the report (sim/html.py)."""
+    from sim.html import write_reports
+
+    write_reports(folder, document)
 
 
 def _ensemble_report(result: Result, folder: Path, plots: bool) -> None:

@@ -1,8 +1,9 @@
 """Reports: every ``summary.md``, and the console outcome table, from tables and facts.
 
 A report is a small :class:`Document` (a title, facts, then sections of text, tables and
-images) rendered by :func:`to_markdown`; an HTML renderer can sit beside it later. The
-builders read tables (and a mapping of facts, already worded), never result objects:
+images) rendered by :func:`to_markdown` here and by ``sim.html.to_html`` as a
+self-contained ``report.html``. The builders return Documents and read tables (and a
+mapping of facts, already worded), never result objects:
 
     run_summary          one run: key outcomes per firm, concentration, the plots
     ensemble_summary     survival by tier, firms, outcomes over the replicates, the plots
@@ -10,7 +11,8 @@ builders read tables (and a mapping of facts, already worded), never result obje
     sensitivity_summary  per outcome, the parameters ranked by their indices
 
 ``run_facts``, ``ensemble_facts``, ``sweep_facts`` and ``sensitivity_facts`` word the facts
-that head each summary. ``markdown_table`` is the one markdown-table helper;
+that head each summary. ``cell`` formats one table value for any renderer;
+``markdown_table`` is the one markdown-table helper;
 ``outcome_table`` condenses a run into one row per firm (from sim/fates.py) and
 ``format_outcomes`` prints it for a terminal.
 """
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 Format = str | Callable[[Any], str]
+# The fact giving the simulation's wall time; the writer (sim/html.py) adds the whole
+# wall time, with the tables, plots and reports, beside it.
+SIMULATION_TIME = "simulation wall time (s)"
+WHOLE_TIME = "whole wall time (s)"
 
 
 # ---------------------------------------------------------------------------- documents
@@ -51,11 +57,27 @@ class Section:
 
 @dataclass
 class Document:
-    """A report: a title, facts (label -> worded value), then sections."""
+    """A report: a title, facts (label -> worded value), then sections.
+
+    The fact :data:`SIMULATION_TIME`, when present, is the simulation's wall time; the
+    writer (sim/html.py) adds :data:`WHOLE_TIME` beside it.
+    """
 
     title: str
     facts: Mapping[str, object]
     sections: list[Section]
+
+    def __str__(self) -> str:
+        return to_markdown(self)
+
+
+def cell(formats: Mapping[str, Format], column: str, value: Any) -> str:
+    """One table value as text, formatted as ``formats`` asks for its column (a format
+    string such as ``"{:.1%}"`` or a function); other columns with ``str``."""
+    shape = formats.get(column)
+    if shape is None:
+        return str(value)
+    return shape(value) if callable(shape) else shape.format(value)
 
 
 def markdown_table(table: pd.DataFrame, formats: Mapping[str, Format] | None = None) -> str:
@@ -67,18 +89,11 @@ def markdown_table(table: pd.DataFrame, formats: Mapping[str, Format] | None = N
             other columns are written with ``str``.
     """
     formats = formats or {}
-
-    def cell(column: str, value: Any) -> str:
-        shape = formats.get(column)
-        if shape is None:
-            return str(value)
-        return shape(value) if callable(shape) else shape.format(value)
-
     columns = [str(column) for column in table.columns]
     header = "| " + " | ".join(columns) + " |"
     rule = "|" + "---|" * len(columns)
     rows = [
-        "| " + " | ".join(cell(c, v) for c, v in zip(columns, row, strict=True)) + " |"
+        "| " + " | ".join(cell(formats, c, v) for c, v in zip(columns, row, strict=True)) + " |"
         for row in table.itertuples(index=False)
     ]
     return "\n".join([header, rule, *rows])
@@ -156,7 +171,7 @@ def run_summary(
     tables: Mapping[str, pd.DataFrame],
     facts: Mapping[str, object],
     plots: Iterable[Path] = (),
-) -> str:
+) -> Document:
     """A run's summary.md: facts, key outcomes, concentration, then the plots inline.
 
     Args:
@@ -188,7 +203,7 @@ def run_summary(
     )
     concentration = Section("Concentration", table=pd.DataFrame(rows, columns=["", "start", "end"]))
     sections = [outcomes, concentration, *_plots(plots)]
-    return to_markdown(Document(title, facts, sections))
+    return Document(title, facts, sections)
 
 
 # ---------------------------------------------------------------------------- ensembles
@@ -199,7 +214,7 @@ def ensemble_summary(
     tables: Mapping[str, pd.DataFrame],
     facts: Mapping[str, object],
     plots: Iterable[Path] = (),
-) -> str:
+) -> Document:
     """An ensemble's summary.md: facts, survival by tier, firms, outcomes, plots.
 
     Args:
@@ -237,7 +252,6 @@ def ensemble_summary(
         lambda month: "-" if math.isnan(month) else f"{month:.0f}"
     )
     firm_table["median share at end"] = firms["median_share_end"].map("{:.1%}".format)
-    three = "{:.3f}".format
     sections = [
         Section(
             "Survival by tier at the horizon",
@@ -255,12 +269,59 @@ def ensemble_summary(
         ),
         Section(
             "Outcomes",
-            table=tables["outcome_summary"][["outcome", "mean", "sd", "p5", "p50", "p95"]],
-            formats=dict.fromkeys(("mean", "sd", "p5", "p50", "p95"), three),
+            "Over the replicates. A first-crossing month is taken over the replicates in "
+            "which a firm of the tier crossed; 'never' is the share in which none did.",
+            table=outcome_rows(tables),
+            formats=dict.fromkeys(("mean", "sd", "p5", "p50", "p95"), number),
         ),
         *_plots(plots),
     ]
-    return to_markdown(Document(f"Ensemble: {title}", facts, sections))
+    return Document(f"Ensemble: {title}", facts, sections)
+
+
+def number(value: float) -> str:
+    """A statistic to three decimals; ``-`` when there is none (NaN)."""
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def is_crossing_month(outcome: str) -> bool:
+    """Whether an outcome is a first-crossing month (horizon + 1 meaning "never")."""
+    return outcome.endswith("_crossing_month")
+
+
+def outcome_rows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The ensemble's outcome table: mean, sd, p5, p50, p95 and ``never``.
+
+    A first-crossing month counts a replicate in which no firm crossed as horizon + 1;
+    averaged in, it would read as a late crossing. Its statistics are taken over the
+    replicates that crossed, and ``never`` gives the share that did not (``-`` for other
+    outcomes). Without the per-replicate ``outcomes`` table the summary is shown as is.
+    """
+    import pandas as pd
+
+    summary = tables["outcome_summary"][["outcome", "mean", "sd", "p5", "p50", "p95"]]
+    raw = tables.get("outcomes")
+    firms = tables.get("firms")
+    if raw is None or firms is None:
+        return summary.assign(never="-")
+    horizon = int(firms["month"].max())
+    rows = []
+    for row in summary.itertuples(index=False):
+        values = row._asdict()
+        values["never"] = "-"
+        if is_crossing_month(row.outcome) and row.outcome in raw:
+            months = raw[row.outcome].astype(float)
+            crossed = months[months <= horizon]
+            values["never"] = f"{1.0 - len(crossed) / max(len(months), 1):.0%}"
+            values |= {
+                "mean": crossed.mean(),
+                "sd": crossed.std(ddof=1) if len(crossed) > 1 else math.nan,
+                "p5": crossed.quantile(0.05),
+                "p50": crossed.quantile(0.5),
+                "p95": crossed.quantile(0.95),
+            }
+        rows.append(values)
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------- analyses
@@ -273,7 +334,7 @@ def sweep_summary(
     facts: Mapping[str, object],
     plots: Iterable[Path] = (),
     outcomes: Sequence[str] | None = None,
-) -> str:
+) -> Document:
     """A sweep's summary.md: facts, then the mean outcome at each point with its 95%
     confidence interval, one column per outcome (in the order of ``outcomes``).
 
@@ -294,11 +355,18 @@ def sweep_summary(
     )
     order = outcomes if outcomes is not None else list(dict.fromkeys(means["outcome"]))
     wide = wide[[name for name in order if name in wide.columns]].reset_index()
+    crossing = [name for name in wide.columns if is_crossing_month(str(name))]
+    note = (
+        f"In {', '.join(crossing)} a run in which no firm of the tier crossed the kill line "
+        "counts as horizon + 1: a mean near it says most runs never crossed."
+        if crossing
+        else ""
+    )
     sections = [
-        Section("Mean outcome at each point (95% confidence interval)", table=wide),
+        Section("Mean outcome at each point (95% confidence interval)", note, table=wide),
         *_plots(plots),
     ]
-    return to_markdown(Document(f"Sweep: {title}", facts, sections))
+    return Document(f"Sweep: {title}", facts, sections)
 
 
 def sensitivity_summary(
@@ -308,7 +376,7 @@ def sensitivity_summary(
     columns: Sequence[str],
     facts: Mapping[str, object],
     plots: Iterable[Path] = (),
-) -> str:
+) -> Document:
     """A sensitivity analysis's summary.md: facts, then per outcome the parameters ranked.
 
     Args:
@@ -333,7 +401,7 @@ def sensitivity_summary(
             )
         )
     sections += _plots(plots, "Charts")
-    return to_markdown(Document(f"Sensitivity ({method}): {title}", facts, sections))
+    return Document(f"Sensitivity ({method}): {title}", facts, sections)
 
 
 # ---------------------------------------------------------------------------- facts
@@ -347,7 +415,7 @@ def run_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str, Any]:
         "simulated users": f"{scenario.run.users:,}",
         "months": scenario.run.months,
         "claims": ", ".join(scenario.claims) or "none",
-        "wall time (s)": f"{facts.get('wall_seconds', 0.0):.2f}",
+        SIMULATION_TIME: f"{facts.get('wall_seconds', 0.0):.2f}",
     }
 
 
@@ -362,6 +430,7 @@ def ensemble_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str, An
         "months": scenario.run.months,
         "executor": f"{facts.get('executor')} ({facts.get('workers')} workers)",
         "throughput": f"{rate:.2f} replicates/s" if rate else "n/a (all replicates resumed)",
+        SIMULATION_TIME: f"{facts.get('wall_seconds', 0.0):.2f}",
     }
 
 
@@ -373,8 +442,8 @@ def sweep_facts(scenario: Scenario, facts: Mapping[str, Any], *, runs: int) -> d
         f"({scenario.run.users:,} users, {scenario.run.months} months)",
         "seeds": "common random numbers: replicate i uses the same seed at every point "
         f"(spawned from {scenario.run.seed})",
-        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
-        f"{facts.get('run_seconds')} s",
+        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers)",
+        SIMULATION_TIME: f"{facts.get('run_seconds', 0.0):.2f}",
     }
 
 
@@ -393,6 +462,6 @@ def sensitivity_facts(scenario: Scenario, facts: Mapping[str, Any]) -> dict[str,
         + ("trajectories" if method == "morris" else "base samples")
         + f") x {facts['replicates']} replicates = {facts['runs']} runs; the same seeds at "
         f"every point (common random numbers, spawned from {scenario.run.seed})",
-        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers), "
-        f"{facts['run_seconds']} s",
+        "executor": f"{facts.get('executor')} ({facts.get('workers')} workers)",
+        SIMULATION_TIME: f"{facts.get('run_seconds', 0.0):.2f}",
     }

@@ -131,7 +131,10 @@ def test_only_the_cli_parses_arguments_and_nothing_imports_it():
         ["--help"],
         ["list"],
         ["validate", "sprint_race"],
-        *([command, "--help"] for command in ("run", "ensemble", "sweep", "sensitivity")),
+        *(
+            [command, "--help"]
+            for command in ("run", "ensemble", "sweep", "sensitivity", "compare", "dashboard")
+        ),
     ],
 )
 def test_light_commands_load_no_heavy_library(argv):

@@ -198,45 +198,6 @@ def test_plot_redraws_the_plots(cli_run, tmp_path):
         assert str(png) in stdout
 
 
-def test_compare_prints_a_table(cli_run, tmp_path):
-    _, _, _, folder = cli_run
-    code, stdout, _ = invoke(
-        ["run", "sprint_race", *SMALL_ARGS, "--seed", "5", "--no-plots", "--out", str(tmp_path)]
-    )
-    assert code == 0
-    other = results_path(stdout)
-    code, table, _ = invoke(["compare", str(folder), str(other)])
-    assert code == 0
-    header = table.splitlines()[0]
-    seed = load_scenario("sprint_race").run.seed
-    assert f"sprint_race:{seed}" in header and "sprint_race:5" in header
-    for firm_id in load_scenario("sprint_race").firms:
-        assert re.search(rf"^{firm_id}\s+\d\.\d{{4}}\s+\d\.\d{{4}}\s*$", table, re.MULTILINE)
-
-
-def test_compare_keeps_runs_that_differ_only_by_overrides(cli_run, tmp_path):
-    """Same scenario, same seed, different --set: still two runs, so two columns."""
-    _, _, _, folder = cli_run
-    code, stdout, _ = invoke(
-        [
-            "run",
-            "sprint_race",
-            *SMALL_ARGS,
-            "--set",
-            "firms.doubao.supply=0.6",
-            "--no-plots",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    assert code == 0
-    other = results_path(stdout)
-    code, table, _ = invoke(["compare", str(folder), str(other)])
-    assert code == 0
-    doubao = next(line for line in table.splitlines() if line.startswith("doubao"))
-    assert len(doubao.split()) == 3, f"one column per run folder, got: {table.splitlines()[0]!r}"
-
-
 @pytest.mark.parametrize("command", ["plot", "compare"])
 def test_missing_result_folder_is_bad_input(tmp_path, command):
     code, _, stderr = invoke([command, str(tmp_path / "no_such_run")])

@@ -49,7 +49,7 @@ def test_run_summary_and_outcomes() -> None:
         "2026-03",
         "closed",
     )
-    text = reports.run_summary("A run", tables, {"seed": 7}, [Path("/x/plots/kill_line.png")])
+    text = str(reports.run_summary("A run", tables, {"seed": 7}, [Path("/x/plots/kill_line.png")]))
     assert text.startswith("# A run\n\n- **seed**: 7\n\n## Key outcomes\n")
     assert "| HHI |" in text and "| giant share |" in text
     assert text.endswith("## Plots\n\n![kill_line](plots/kill_line.png)\n")
@@ -66,8 +66,10 @@ def test_ensemble_sweep_and_sensitivity_summaries() -> None:
     outcomes = pd.DataFrame({"outcome": ["hhi_end"], "mean": [0.2], "sd": [0.01]}).assign(
         p5=0.19, p50=0.2, p95=0.21
     )
-    text = reports.ensemble_summary(
-        "T", {"tier_survival": tiers, "firm_summary": firms, "outcome_summary": outcomes}, {}
+    text = str(
+        reports.ensemble_summary(
+            "T", {"tier_survival": tiers, "firm_summary": firms, "outcome_summary": outcomes}, {}
+        )
     )
     assert text.startswith("# Ensemble: T\n")
     assert "| giant | 3 | 50.0% | 25.0% - 75.0% | 10.0% |" in text
@@ -77,12 +79,12 @@ def test_ensemble_sweep_and_sensitivity_summaries() -> None:
     means = pd.DataFrame(
         {"point": [0, 0], "x": [1, 1], "outcome": ["b", "a"], "mean": [1.0, 2.0]}
     ).assign(ci_low=[np.nan, 1.5], ci_high=[np.nan, 2.5])
-    text = reports.sweep_summary("T", means, ["x"], {}, outcomes=["a", "b"])
+    text = str(reports.sweep_summary("T", means, ["x"], {}, outcomes=["a", "b"]))
     assert "| point | x | a | b |" in text and "| 0 | 1 | 2.000 (1.500 - 2.500) | 1.000 |" in text
 
     indices = pd.DataFrame(
         {"outcome": ["o"], "parameter": ["p.q"], "rank": [1], "mu_star": [0.5], "note": [""]}
     )
-    text = reports.sensitivity_summary("T", "morris", indices, ["mu_star"], {}, ["c.png"])
+    text = str(reports.sensitivity_summary("T", "morris", indices, ["mu_star"], {}, ["c.png"]))
     assert "## o\n\n| rank | parameter | mu_star |" in text and "| 1 | `p.q` | 0.5000 |" in text
     assert text.endswith("## Charts\n\n![c](plots/c.png)\n")

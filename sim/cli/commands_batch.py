@@ -131,8 +131,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"{scenario.title}  ({scenario.name}, {result.points} points x "
             f"{scenario.run.replicates} replicates, {result.facts['run_seconds']:.1f} s)"
         )
-        columns = [name for name in OUTCOMES if name in shown.columns][:6]
+        every = [name for name in OUTCOMES if name in shown.columns]
+        columns = every[:6]
         print(shown[columns].to_string(float_format=lambda v: f"{v:.3f}"))
+        if len(columns) < len(every):
+            print(
+                f"(showing {len(columns)} of {len(every)} outcomes; all of them, with 95% "
+                "intervals, in summary.md and report.html)"
+            )
         print(f"results: {written}")
         return 0
 

@@ -1,4 +1,4 @@
-"""The commands on one run: ``run``, ``list``, ``validate``, ``plot``, ``compare``.
+"""The commands on one run: ``run``, ``list``, ``validate``, ``plot``.
 
 Each handler imports what it needs (the model, pandas, matplotlib) when it runs, so the
 light commands stay instant.
@@ -7,7 +7,6 @@ light commands stay instant.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from sim.cli.common import UsageError, add_scenario_arguments, parse_sets, scenario_overrides
@@ -18,6 +17,9 @@ from sim.schema import ScenarioError
 def cmd_run(args: argparse.Namespace) -> int:
     import contextlib
     import os
+    import time
+
+    began = time.perf_counter()
 
     from sim.folder import check_root
 
@@ -39,7 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         folder = api.save(result, args.out, plots=plots, csv=args.csv, painter=painter)
     print(
         f"{scenario.title}  ({scenario.name}, seed {result.seed}, {result.users:,} users, "
-        f"{scenario.run.months} months, {result.wall_seconds:.2f} s)"
+        f"{scenario.run.months} months, simulation {result.wall_seconds:.2f} s, "
+        f"{time.perf_counter() - began:.2f} s in all)"
     )
     print(format_outcomes(result.outcomes()))
     if args.profile:
@@ -86,56 +89,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_run_folder(folder: str | Path) -> dict[str, Any]:
-    """A run's folder checked against its manifest (sim.folder.verify_folder), and its
-    tables; a folder that is not a run's, or lacks the firm table, is bad input."""
-    from sim.folder import read_tables, verify_folder
-
-    manifest = verify_folder(folder)
-    if manifest.get("kind", "run") != "run":
-        raise UsageError(f"{folder}: a results folder of a {manifest['kind']}, not of a run")
-    tables = read_tables(folder)
-    if "firms" not in tables:
-        raise UsageError(f"{folder}: incomplete results folder (no firms.parquet)")
-    return {"manifest": manifest, "tables": tables}
-
-
 def cmd_plot(args: argparse.Namespace) -> int:
-    from sim.folder import record_plots
-    from sim.plots.run import save_run_plots, startup_targets
-    from sim.scenario import read_toml
+    from sim import api
 
-    folder = Path(args.folder)
-    tables = read_run_folder(folder)["tables"]
-    resolved = read_toml(folder / "resolved.toml", what="resolved scenario")
-    threshold = resolved.get("kill_line", {}).get("runway_months")
-    out = Path(args.out) if args.out else folder / "plots"
-    saved = save_run_plots(
-        tables, out, runway_threshold=threshold, startup_targets=startup_targets()
-    )
-    record_plots(folder, saved)
+    try:
+        saved = api.replot(args.folder, args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     for path in saved:
         print(path)
-    return 0
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    columns = {}
-    for folder in args.folders:
-        read = read_run_folder(folder)
-        manifest, firms = read["manifest"], read["tables"]["firms"]
-        if args.metric not in firms.columns:
-            allowed = ", ".join(c for c in firms.columns if c not in ("month", "firm"))
-            raise UsageError(
-                f"--metric {args.metric!r}: not a column of the firm table; allowed: {allowed}"
-            )
-        label = f"{manifest.get('scenario')}:{manifest.get('seed')}:{Path(folder).name}"
-        last = firms[firms["month"] == firms["month"].max()].set_index("firm")
-        columns[label] = last[args.metric]
-    table = pd.DataFrame(columns)
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     return 0
 
 
@@ -157,11 +119,6 @@ def register(sub: Any) -> None:
     validate.set_defaults(handler=cmd_validate)
 
     plot = sub.add_parser("plot", help="redraw the plots of a results folder")
-    plot.add_argument("folder", help="a results folder written by 'killline run'")
+    plot.add_argument("folder", help="a run or ensemble folder (an ensemble draws its own charts)")
     plot.add_argument("--out", help="where to write the PNGs (default: FOLDER/plots)")
     plot.set_defaults(handler=cmd_plot)
-
-    compare = sub.add_parser("compare", help="final firm metrics of several runs side by side")
-    compare.add_argument("folders", nargs="+")
-    compare.add_argument("--metric", default="share", help="a column of the firm table")
-    compare.set_defaults(handler=cmd_compare)

@@ -425,6 +425,13 @@ def make_executor(
     return SerialExecutor() if count == 1 else ProcessExecutor(count, preload)
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where a bar on stderr would not redraw)."""
+    shell = sys.modules.get("IPython")
+    ipython = shell.get_ipython() if shell is not None else None
+    return type(ipython).__name__ == "ZMQInteractiveShell"
+
+
 def progress_bar(
     total: int,
     *,
@@ -433,10 +440,17 @@ def progress_bar(
     unit: str = "run",
     enabled: bool | None = None,
 ) -> tqdm:
-    """A progress bar with ETA on stderr; off when ``enabled`` is False, and by default when
-    stderr is not a terminal."""
+    """A progress bar with ETA on stderr (a widget in a Jupyter notebook); off when
+    ``enabled`` is False, and by default when stderr is neither a terminal nor a notebook."""
+    notebook = in_notebook()
     if enabled is None:
-        enabled = sys.stderr.isatty()
+        enabled = notebook or sys.stderr.isatty()
+    if notebook:
+        from tqdm.notebook import tqdm as widget
+
+        return widget(
+            total=total, initial=initial, desc=desc, unit=unit, disable=not enabled, smoothing=0.1
+        )
     return tqdm(
         total=total,
         initial=initial,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.plots.style import grid, new_figure
@@ -59,6 +60,7 @@ def sweep_chart(means: pd.DataFrame, parameter: str, parameters: Sequence[str]) 
         ax.set_title(outcome, fontsize=9, loc="left")
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
+        honest_scale(ax, means.loc[means["outcome"] == outcome, ["ci_low", "mean", "ci_high"]])
         if not numeric:
             ax.set_xticks(range(len(values)), [str(v) for v in values])
     for ax in axes[len(outcomes) :]:
@@ -80,6 +82,21 @@ def sweep_chart(means: pd.DataFrame, parameter: str, parameters: Sequence[str]) 
         ha="left",
     )
     return figure
+
+
+def honest_scale(ax: Axes, values: pd.DataFrame) -> None:
+    """A y axis that starts at zero when every value is non-negative (shares, counts,
+    months), so that a small difference does not look large; otherwise the zero line is
+    drawn, marked, when it is in range."""
+    finite = values.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    if low >= 0.0:
+        ax.set_ylim(0.0, high * 1.08 if high > 0 else 1.0)
+    elif high > 0.0:
+        ax.axhline(0.0, color="0.3", lw=0.8)
 
 
 def morris_chart(indices: pd.DataFrame, outcome: str) -> Figure:
@@ -156,6 +173,7 @@ def sobol_chart(indices: pd.DataFrame, outcome: str) -> Figure:
     )
     ax.set_yticks(y, rows["parameter"])
     ax.invert_yaxis()
+    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
     ax.axvline(0.0, color="0.4", lw=0.8)
     ax.set_xlabel("share of the outcome's variance")
     ax.set_title(f"Sobol indices: {outcome}", fontsize=10, loc="left")

@@ -42,6 +42,9 @@ FAN_METRICS = {
     "capital_bn": ("Capital (bn RMB)", False),
     "distance_to_kill_line": ("Distance to the kill line (doublings)", False),
 }
+# Line widths and dashes of the survival curves, tier by tier (wide and solid first).
+SURVIVAL_WIDTHS = (4.5, 3.0, 2.0, 1.2)
+SURVIVAL_DASHES = ("-", (0, (5, 2)), (0, (3, 1.5)), (0, (1, 1)))
 ENSEMBLE_PLOTS = (
     "fan_share",
     "fan_capital",
@@ -130,17 +133,22 @@ def survival_curves(survival: pd.DataFrame) -> Figure:
     """
     figure = new_figure(7.5, 4.5)
     ax = figure.subplots()
-    for tier, rows in survival.groupby("tier", sort=False):
+    groups = list(survival.groupby("tier", sort=False))
+    for rank, (tier, rows) in enumerate(groups):
         colour = TIER_LINE_COLOURS.get(tier, "0.3")
         label = f"{TIER_LABELS.get(tier, tier)} ({int(rows['firms'].iloc[0])} firms)"
         ax.fill_between(rows["month"], rows["low"], rows["high"], color=colour, alpha=0.2, lw=0)
+        # Tiers whose curves coincide (all at 100%, say) stay visible: the first tier is
+        # drawn widest and each later one narrower, dashed differently, on top of it.
         ax.step(
             rows["month"],
             rows["survival"],
             where="post",
             color=colour,
-            lw=1.8,
+            lw=SURVIVAL_WIDTHS[rank % len(SURVIVAL_WIDTHS)],
+            ls=SURVIVAL_DASHES[rank % len(SURVIVAL_DASHES)],
             label=label,
+            zorder=2 + rank,
         )
     replicates = int(survival["replicates"].iloc[0]) if len(survival) else 0
     ax.set_ylim(0.0, 1.02)
@@ -208,7 +216,8 @@ def exit_months(exits: pd.DataFrame, horizon: int) -> Figure:
         ax.tick_params(labelsize=7)
         ax.set_yticks([0, float(bottom.max())] if bottom.max() > 0 else [0])
     axes[-1].set_xlabel("month of exit")
-    handles = [Patch(color=EXIT_COLOURS[kind], label=kind) for kind in EXITED]
+    drawn = set(leaving["exit"])
+    handles = [Patch(color=EXIT_COLOURS[kind], label=kind) for kind in EXITED if kind in drawn]
     figure.legend(handles=handles, loc="outside upper right", ncols=3, fontsize=8, frameon=False)
     figure.suptitle(
         f"When firms left the market (share of {replicates} replicates per month)",

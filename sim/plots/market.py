@@ -1,6 +1,7 @@
 """Plots of one run's market as a whole, drawn from its tables (see sim/plots/run.py).
 
 migration_heatmap   users who switched assistant, from -> to, over the whole run
+monthly_users       monthly active users per firm
 concentration       HHI, top-3 share, tier shares and firms in the market
 startups            young AI firms alive and closed, against the Tianyancha counts
 """
@@ -20,7 +21,9 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from sim.fates import tier_rank
 from sim.plots.style import (
     TIER_LABELS,
+    by_month,
     date_axis,
+    firm_colours,
     firm_order,
     month_starts,
     names,
@@ -249,4 +252,35 @@ def startups(startups: pd.DataFrame, targets: Mapping[str, Any] | None = None) -
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     date_axis(ax)
+    return figure
+
+
+def monthly_users(firms: pd.DataFrame) -> Figure:
+    """Monthly active users per firm (millions of people), one line per firm in the shared
+    order and colours, the largest five labelled at their last month.
+
+    Args:
+        firms: the run's firm table (``month``, ``firm``, ``mau_m``).
+    """
+    order, colours, display = firm_order(firms), firm_colours(firms), names(firms)
+    mau = by_month(firms, "mau_m", order)
+    figure = new_figure(8, 4.5)
+    ax = figure.subplots()
+    for firm in order:
+        ax.plot(mau.index, mau[firm].to_numpy(), color=colours[firm], lw=1.5)
+    last = mau.iloc[-1].sort_values(ascending=False).head(5)
+    for firm, value in last.items():
+        ax.annotate(
+            display[firm],
+            (mau.index[-1], value),
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=7,
+            va="center",
+        )
+    ax.set_ylim(bottom=0.0)
+    ax.set_xlabel("month")
+    ax.set_ylabel("monthly active users (M)")
+    ax.set_title("Monthly active users by firm", loc="left", fontsize=10)
+    ax.grid(alpha=0.3)
     return figure

@@ -108,7 +108,8 @@ def market_share(firms: pd.DataFrame) -> Figure:
         )
         ax.plot(dates, running, color="black", linewidth=1.0)
     ax.set_ylim(0, 1)
-    ax.set_xlim(dates[0], dates[-1])
+    if len(dates) > 1:  # a run at month 0 (the dashboard) has one date
+        ax.set_xlim(dates[0], dates[-1])
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.set_ylabel("share of consumer users (%)")
     ax.set_title("Consumer share by firm (black lines separate tiers)")
@@ -211,38 +212,42 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
     for ax in axes:
         ax.axhspan(low - pad, 0, color=KILL_ZONE_COLOUR, alpha=0.08, zorder=0)
     axes[0].set_ylim(low - pad, high + pad)
-    axes[0].set_xlim(distance.index.min(), distance.index.max())
+    if len(distance) > 1:
+        axes[0].set_xlim(distance.index.min(), distance.index.max())
     start = firms.loc[firms["month"] == firms["month"].min(), "date"].iloc[0]
     axes[-1].set_xlabel(f"month of the run (0 = {start})")
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
 
-    outlined = {"crossed the kill line": CROSSED_MARKER} | {
-        kind: EXIT_MARKERS[kind] for kind in ("acquired", "pivoted")
+    # The key lists only the marks drawn (an exit kind no firm took is left out).
+    kinds = {kind for _, kind in exits.values()}
+    outlined = ({"crossed the kill line": CROSSED_MARKER} if crossings else {}) | {
+        kind: EXIT_MARKERS[kind] for kind in ("acquired", "pivoted") if kind in kinds
     }
     keys = [
-        *(
-            Line2D(
-                [],
-                [],
-                marker=marker,
-                linestyle="none",
-                color="0.6",
-                markeredgecolor="black",
-                label=label,
-            )
-            for label, marker in outlined.items()
-        ),
         Line2D(
             [],
             [],
-            marker=EXIT_MARKERS["closed"],
+            marker=marker,
             linestyle="none",
-            color="0.3",
-            markeredgewidth=2.0,
-            label="closed",
-        ),
-        Patch(color=KILL_ZONE_COLOUR, alpha=0.15, label="past the kill line"),
+            color="0.6",
+            markeredgecolor="black",
+            label=label,
+        )
+        for label, marker in outlined.items()
     ]
+    if "closed" in kinds:
+        keys.append(
+            Line2D(
+                [],
+                [],
+                marker=EXIT_MARKERS["closed"],
+                linestyle="none",
+                color="0.3",
+                markeredgewidth=2.0,
+                label="closed",
+            )
+        )
+    keys.append(Patch(color=KILL_ZONE_COLOUR, alpha=0.15, label="past the kill line"))
     figure.legend(handles=keys, loc="outside lower center", ncols=len(keys), frameon=False)
     figure.suptitle("Distance to the kill line (log2 units of runway or share over its threshold)")
     return figure
@@ -321,7 +326,8 @@ def capital_and_runway(firms: pd.DataFrame, runway_threshold: float | None = Non
     bottom.set_ylabel("runway (months, log scale)")
     bottom.set_title("Runway: months of burn the firm can still pay for")
     bottom.grid(alpha=0.3)
-    bottom.set_xlim(dates[0], dates[-1])
+    if len(dates) > 1:
+        bottom.set_xlim(dates[0], dates[-1])
     date_axis(bottom)
     tier_legend(figure, firms, order, handles, extra=extra)
     return figure

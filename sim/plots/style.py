@@ -10,6 +10,7 @@ a figure no longer referenced is simply freed.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -152,15 +153,27 @@ def tier_colour(tier: str) -> Colour:
 # ---------------------------------------------------------------- figures
 
 
+class ShownFigure(Figure):
+    """A figure that shows itself in Jupyter: returned by a cell, it displays as a PNG
+    (``_repr_png_``) rather than as ``<Figure size ...>``, with no pyplot involved."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        canvas = self.canvas if isinstance(self.canvas, FigureCanvasAgg) else None
+        (canvas or FigureCanvasAgg(self)).print_png(buffer)
+        return buffer.getvalue()
+
+
 def new_figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
-    """An empty figure on its own Agg canvas, so nothing global changes.
+    """An empty figure on its own Agg canvas, so nothing global changes; it displays
+    inline in Jupyter (:class:`ShownFigure`).
 
     Args:
         width: inches.
         height: inches.
         layout: matplotlib's layout engine; None for a fixed layout.
     """
-    figure = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+    figure = ShownFigure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
