@@ -3,7 +3,8 @@
 A folder holds the result's tables (``<name>.parquet``; ``.csv`` beside them with
 ``csv=True``; a run's ``events.csv`` always), ``resolved.toml`` (the scenario exactly as run),
 ``manifest.json`` (versions, seed, scenario hash, timings), ``summary.md`` and
-``plots/*.png``. Names:
+``plots/*.png``; a run or ensemble whose scenario names an observed panel also
+``validation.csv``, ``validation_aims.csv`` and ``plots/validation.png`` (sim/validation.py). Names:
 
 * a run: ``<out>/<scenario>/<run-id>/``
 * an ensemble: ``<out>/<scenario>/ensemble-<run-id>/``
@@ -210,6 +211,10 @@ def save(
             _run_report(result, folder, plots, painter)
         else:
             report(result, folder, plots)
+        if result.scenario.observed and result.kind in ("run", "ensemble"):
+            from sim import validation
+
+            validation.write(folder, result.tables, result.scenario, plots=plots)
         facts = {"kind": result.kind, **result.facts} if result.kind != "run" else result.facts
         write_manifest(
             folder,

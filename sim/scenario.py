@@ -3,7 +3,8 @@
 A scenario is resolved in layers, later layers winning:
 
 1. ``seeds/parameters.toml``: the default of every model parameter, each with its source;
-2. ``seeds/firms.toml``: the roster and the home apps that feed traffic to the firms;
+2. ``seeds/firms.toml``: the roster and the home apps that feed traffic to the firms (a
+   scenario may name another roster in seeds/: ``roster = "firms_2024.toml"``);
 3. the chain of scenario files, base first (``extends = "other.toml"``);
 4. overrides (``--set key.path=value`` on the command line, or a dict in Python).
 
@@ -31,6 +32,7 @@ from sim.schema import (
     PARAMETERS_FILE,
     ROSTER_FILE,
     SCENARIOS_DIR,
+    SEEDS_DIR,
     SET_UP_ONLY,
     SHIFTABLE_SECTIONS,
     ScenarioError,
@@ -351,11 +353,11 @@ def _check_shift_values(scenario: Scenario, event: Any, path: str, file: str) ->
             raise ScenarioError(file, where, error["msg"].lower()) from None
 
 
-def load_defaults() -> tuple[dict[str, Any], dict[tuple, str]]:
+def load_defaults(roster: Path = ROSTER_FILE) -> tuple[dict[str, Any], dict[tuple, str]]:
     """The parameter defaults and the roster, merged, with the file each key came from."""
     tree: dict[str, Any] = {}
     origins: dict[tuple, str] = {}
-    for path in (PARAMETERS_FILE, ROSTER_FILE):
+    for path in (PARAMETERS_FILE, roster):
         _merge(tree, read_toml(path, what="seed file"), origins, str(path))
     return tree, origins
 
@@ -373,9 +375,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         ScenarioError: with one line naming the file, the key path and what is allowed.
     """
     path = resolve_scenario_path(path)
-    tree, origins = load_defaults()
+    chain = _chain(path)
+    tree, origins = load_defaults(_roster_file(chain))
     tree["name"] = path.stem
-    for file, data in _chain(path):
+    for file, data in chain:
         _remove_events(tree, origins, data.pop("remove_events", []), file)
         _merge(tree, data, origins, str(file))
     tree["name"] = path.stem
@@ -383,6 +386,22 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         typed = parse_value(value) if isinstance(value, str) else value
         set_path(tree, key, typed, origins, "--set")
     return _validate(tree, origins, default_file=str(path))
+
+
+def _roster_file(chain: list[tuple[Path, dict[str, Any]]]) -> Path:
+    """The roster the chain names (``roster = "firms_2024.toml"``, a file in seeds/; the
+    last file to name one wins), else seeds/firms.toml."""
+    roster = ROSTER_FILE
+    for file, data in chain:
+        name = data.pop("roster", None)
+        if name is None:
+            continue
+        if not isinstance(name, str) or Path(name).name != name:
+            raise ScenarioError(file, "roster", "must be the name of a file in seeds/ (string)")
+        roster = SEEDS_DIR / name
+        if not roster.is_file():
+            raise ScenarioError(file, "roster", f"no such roster in seeds/: {name}")
+    return roster
 
 
 def resolve_scenario_path(path: str | Path) -> Path:

@@ -403,6 +403,17 @@ class ScenarioSchema(Strict):
     apps: dict[str, App]
     parents: dict[str, Parent] = Field(default_factory=dict)
     events: list[Event]
+    # the observed panel the run is compared with (a file in seeds/; sim/validation.py)
+    observed: str = ""
+
+    @model_validator(mode="after")
+    def _observed(self) -> ScenarioSchema:
+        if self.observed and (
+            SEEDS_DIR.joinpath(self.observed).name != self.observed
+            or not (SEEDS_DIR / self.observed).is_file()
+        ):
+            raise ValueError(f"observed: no such panel in seeds/: {self.observed!r}")
+        return self
 
     @model_validator(mode="after")
     def _parents(self) -> ScenarioSchema:
