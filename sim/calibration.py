@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.calendar import month_index
 from sim.scenario import read_toml
-from sim.schema import SEEDS_DIR
+from sim.schema import PARAMETERS_FILE, SEEDS_DIR
 
 CALIBRATION_FILE = SEEDS_DIR / "calibration.toml"
 
@@ -103,7 +103,7 @@ def fit_startups(warmup_start: str = "2023-01", census: str = "2026-01") -> dict
 
 def main() -> None:
     """Print the fits beside the values in seeds/parameters.toml."""
-    params = read_toml(SEEDS_DIR / "parameters.toml", what="seed file")
+    params = read_toml(PARAMETERS_FILE, what="seed file")
     bass, born = fit_bass(), fit_startups(params["startups"]["warmup_start"])
     rows = [
         ("market.bass_p", bass["bass_p"], params["market"]["bass_p"]),

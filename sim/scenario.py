@@ -33,13 +33,13 @@ from sim.schema import (
     PARAMETERS_FILE,
     ROSTER_FILE,
     SCENARIOS_DIR,
-    SEEDS_DIR,
     SET_UP_ONLY,
     SHIFTABLE_SECTIONS,
     VERTICALS_FILE,
     ScenarioError,
     ScenarioSchema,
 )
+from sim.schema_types import seed_file
 
 
 class Scenario(ScenarioSchema):
@@ -456,8 +456,8 @@ def _roster_file(chain: list[tuple[Path, dict[str, Any]]]) -> Path:
             continue
         if not isinstance(name, str) or Path(name).name != name:
             raise ScenarioError(file, "roster", "must be the name of a file in seeds/ (string)")
-        roster = SEEDS_DIR / name
-        if not roster.is_file():
+        roster = seed_file(name)
+        if roster is None:
             raise ScenarioError(file, "roster", f"no such roster in seeds/: {name}")
     return roster
 

@@ -44,6 +44,7 @@ from sim.schema_types import (
     Text,
     YearMonth,
     check_keys,
+    seed_file,
 )
 from sim.schema_verticals import Verticals
 
@@ -424,10 +425,7 @@ class ScenarioSchema(Strict):
 
     @model_validator(mode="after")
     def _observed(self) -> ScenarioSchema:
-        if self.observed and (
-            SEEDS_DIR.joinpath(self.observed).name != self.observed
-            or not (SEEDS_DIR / self.observed).is_file()
-        ):
+        if self.observed and seed_file(self.observed) is None:
             raise ValueError(f"observed: no such panel in seeds/: {self.observed!r}")
         return self
 

@@ -16,6 +16,16 @@ PARAMETERS_FILE = SEEDS_DIR / "parameters.toml"
 ROSTER_FILE = SEEDS_DIR / "firms.toml"
 VERTICALS_FILE = SEEDS_DIR / "verticals.toml"
 
+
+def seed_file(name: object) -> Path | None:
+    """The file of seeds/ that a scenario names (a bare file name, e.g. a roster or an
+    observed panel), or None when `name` is not one or no such file exists."""
+    if not isinstance(name, str) or not name or Path(name).name != name:
+        return None
+    path = SEEDS_DIR / name
+    return path if path.is_file() else None
+
+
 TIERS = ("giant", "midtier", "independent", "vertical")
 SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
 # A firm's status: in the market (competing, possibly past the kill line), or gone.
