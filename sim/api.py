@@ -137,14 +137,12 @@ def open_folder(path: str | Path) -> Result:
         sim.folder.FolderInvalid: not a results folder, or a file missing or altered
             since it was written (checked against the checksums in its manifest).
     """
-    import pandas as pd
-
     from sim.scenario import read_toml
 
     path = Path(path)
     manifest = folder.verify_folder(path)
     scenario = Scenario.model_validate(read_toml(path / "resolved.toml", what="resolved scenario"))
-    tables = {table.stem: pd.read_parquet(table) for table in sorted(path.glob("*.parquet"))}
+    tables = folder.read_tables(path, sorted(table.stem for table in path.glob("*.parquet")))
     kind = manifest.get("kind", "run")
     if kind == "run":
         return RunResult(scenario=scenario, tables=tables, facts=manifest)

@@ -29,7 +29,7 @@ import hashlib
 import json
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,15 +201,16 @@ def manifest_for(scenario: Scenario, **facts: Any) -> dict[str, Any]:
     }
 
 
-def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Read a result folder's tables back (Parquet)."""
+def read_tables(folder: str | Path, names: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Read a result folder's tables back (Parquet): ``names``, or by default the tables a
+    run writes (sim/tables.py)."""
     import pandas as pd
 
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise FileNotFoundError(f"{folder}: not a result folder (no manifest.json)")
     tables = {}
-    for name in TABLES:
+    for name in TABLES if names is None else names:
         path = folder / f"{name}.parquet"
         if path.is_file():
             try:

@@ -39,7 +39,7 @@ from sim.schema import (
     ScenarioError,
     ScenarioSchema,
 )
-from sim.schema_types import seed_file
+from sim.schema_types import roster_file
 
 
 class Scenario(ScenarioSchema):
@@ -402,7 +402,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     path = resolve_scenario_path(path)
     try:
         chain = _chain(path)
-        tree, origins = load_defaults(_roster_file(chain))
+        tree, origins = load_defaults(roster_file(chain))
         tree["name"] = path.stem
         for file, data in chain:
             _remove_events(tree, origins, data.pop("remove_events", []), file)
@@ -444,22 +444,6 @@ def _check_horizon(
                     f"{when} is after the horizon ({months} months from {scenario.run.start} "
                     f"end in {last})",
                 )
-
-
-def _roster_file(chain: list[tuple[Path, dict[str, Any]]]) -> Path:
-    """The roster the chain names (``roster = "firms_2024.toml"``, a file in seeds/; the
-    last file to name one wins), else seeds/firms.toml."""
-    roster = ROSTER_FILE
-    for file, data in chain:
-        name = data.pop("roster", None)
-        if name is None:
-            continue
-        if not isinstance(name, str) or Path(name).name != name:
-            raise ScenarioError(file, "roster", "must be the name of a file in seeds/ (string)")
-        roster = seed_file(name)
-        if roster is None:
-            raise ScenarioError(file, "roster", f"no such roster in seeds/: {name}")
-    return roster
 
 
 def resolve_scenario_path(path: str | Path) -> Path:

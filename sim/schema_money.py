@@ -87,7 +87,7 @@ class Funding(Strict):
     peer_weight: NonNegative
     sentiment: NonNegative
     state_fund_min_quality: NonNegative
-    state_fund_picks: Annotated[int, Field(ge=0)]
+    state_fund_picks: Annotated[int, Field(ge=0, le=50)]  # firms a state fund backs at once
     state_fund_close: Fraction
     # a threshold, not money held: up to MAGNITUDE_CAP, where 10^6 bn reads as "never"
     ipo_min_valuation_bn: NonNegative

@@ -26,6 +26,22 @@ def seed_file(name: object) -> Path | None:
     return path if path.is_file() else None
 
 
+def roster_file(chain: list[tuple[Path, dict]]) -> Path:
+    """The roster a scenario's chain of files names (``roster = "firms_2024.toml"``, a file
+    in seeds/; the last file to name one wins), else seeds/firms.toml. Pops the key."""
+    roster = ROSTER_FILE
+    for file, data in chain:
+        name = data.pop("roster", None)
+        if name is None:
+            continue
+        if not isinstance(name, str) or Path(name).name != name:
+            raise ScenarioError(file, "roster", "must be the name of a file in seeds/ (string)")
+        roster = seed_file(name)
+        if roster is None:
+            raise ScenarioError(file, "roster", f"no such roster in seeds/: {name}")
+    return roster
+
+
 TIERS = ("giant", "midtier", "independent", "vertical")
 SEGMENTS = ("social", "shopping", "entertainment", "knowledge", "creator")
 # A firm's status: in the market (competing, possibly past the kill line), or gone.

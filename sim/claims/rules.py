@@ -191,9 +191,13 @@ def _squeeze_measure(tables: Tables, claim: Claim, role: str) -> Values:
     verticals = set(claim.params["verticals"])
     standing = never_crossed(tables, claim.horizon)
     squeezed = standing[standing["vertical"].isin(verticals)]
-    end = at_month(tables["firms"], claim.horizon)
-    share = end[end["firm"].isin(squeezed["firm"])]["share"].sum()
-    return {"share": float(share), "crossed": float((~squeezed["standing"]).sum())}
+    # the squeezed firms' share of the entered verticals' revenue (sim/verticals.py)
+    niches = at_month(tables["verticals"], claim.horizon)
+    niches = niches[niches["vertical"].isin(verticals)]
+    total = float(niches["revenue_bn"].sum())
+    own = float(niches[niches["firm"].isin(squeezed["firm"])]["revenue_bn"].sum())
+    share = own / total if total > 0 else 0.0
+    return {"share": share, "crossed": float((~squeezed["standing"]).sum())}
 
 
 def _squeeze_decide(values: Mapping[str, Values], claim: Claim) -> Decision:

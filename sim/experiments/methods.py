@@ -11,6 +11,7 @@ sim/experiments/sensitivity.py runs the sample points; this module only talks to
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,15 +100,19 @@ def analyse(
         elif method == "morris":
             from SALib.analyze import morris
 
-            found = morris.analyze(
-                dict(problem),
-                sample,
-                values,
-                num_levels=levels,
-                conf_level=CONFIDENCE,
-                num_resamples=BOOTSTRAP_RESAMPLES,
-                seed=seed,
-            )
+            with warnings.catch_warnings():
+                # one trajectory has no spread of elementary effects: numpy warns as it
+                # computes sigma, which is NaN (and reported as such)
+                warnings.filterwarnings("ignore", category=RuntimeWarning)
+                found = morris.analyze(
+                    dict(problem),
+                    sample,
+                    values,
+                    num_levels=levels,
+                    conf_level=CONFIDENCE,
+                    num_resamples=BOOTSTRAP_RESAMPLES,
+                    seed=seed,
+                )
         else:
             from SALib.analyze import sobol
 
