@@ -6,6 +6,10 @@ offline and travels as one file. It is rendered from the same Document as ``summ
 
     from sim.html import to_html
     page = to_html(document, folder)      # images read from folder/plots/*.png
+
+A report written as markdown (a claims check's ``report.md``) becomes the same kind of page
+through :func:`markdown_page`, which knows the markdown those reports use: headings,
+paragraphs, bullets, quotes, pipe tables and images.
 """
 
 from __future__ import annotations
@@ -135,3 +139,68 @@ def write_reports(folder: Path, document: Document) -> None:
     document = with_whole_time(document, folder)
     (folder / "summary.md").write_text(to_markdown(document), encoding="utf-8")
     (folder / "report.html").write_text(to_html(document, folder), encoding="utf-8")
+
+
+_IMAGE = re.compile(r"^!\[([^\]]*)\]\(([^)]+)\)$")
+
+
+def _markdown_table(lines: list[str]) -> str:
+    rows = [[part.strip() for part in line.strip().strip("|").split("|")] for line in lines]
+    rows = [row for row in rows if not all(set(part) <= set("-: ") for part in row)]
+    head = "".join(f"<th>{inline(part)}</th>" for part in rows[0])
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{inline(part)}</td>" for part in row) + "</tr>" for row in rows[1:]
+    )
+    return f'<div class="table"><table>\n<tr>{head}</tr>\n{body}\n</table></div>'
+
+
+def _markdown_block(block: list[str], folder: Path) -> str:
+    first = block[0]
+    if first.startswith("#"):
+        level = min(len(first) - len(first.lstrip("#")), 3)
+        return f"<h{level}>{inline(first.lstrip('#').strip())}</h{level}>"
+    if first.startswith("|"):
+        return _markdown_table(block)
+    image = _IMAGE.match(first.strip())
+    if image and len(block) == 1:
+        return image_html(Path(image.group(2)), folder)
+    if first.startswith("-"):
+        items = "".join(f"<li>{inline(line[2:].strip())}</li>" for line in block)
+        return f"<ul>{items}</ul>"
+    if first.startswith(">"):
+        text = " ".join(line.lstrip(">").strip() for line in block)
+        return f"<blockquote>{inline(text)}</blockquote>"
+    return f"<p>{inline(' '.join(line.strip() for line in block))}</p>"
+
+
+def _kind(line: str) -> str:
+    if line.startswith("#"):
+        return "heading"
+    if _IMAGE.match(line.strip()):
+        return "image"
+    return {"|": "table", "-": "list", ">": "quote"}.get(line[:1], "text")
+
+
+def markdown_page(text: str, folder: str | Path) -> str:
+    """A markdown report as one self-contained HTML page, its images (paths relative to
+    `folder`) embedded; the first heading is the page's title."""
+    folder = Path(folder)
+    blocks: list[list[str]] = []
+    kind = ""
+    for line in text.splitlines():
+        if not line.strip():
+            kind = ""
+            continue
+        this = _kind(line)
+        if this in ("heading", "image") or this != kind:
+            blocks.append([])
+        blocks[-1].append(line)
+        kind = this
+    title = blocks[0][0].lstrip("#").strip() if blocks and blocks[0][0].startswith("#") else ""
+    body = "\n".join(_markdown_block(block, folder) for block in blocks)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{inline(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"{body}\n</body>\n</html>\n"
+    )

@@ -203,6 +203,10 @@ def test_folder_holds_report_scorecard_and_claims(synthetic_check, tmp_path):
     assert (written / "plots" / "claim-S1.png").is_file()
     assert (written / "claims.toml").read_text(encoding="utf-8") == SYNTHETIC
     assert "Wilson" in report and "--posterior" in report
+    # and the same report as one page with its charts inside
+    page = (written / "report.html").read_text(encoding="utf-8")
+    assert "<h2>S1: " in page and "<table>" in page and "data:image/png;base64," in page
+    assert "plots/scorecard.png" not in page
     # the report rebuilds from the folder alone
     assert rebuild(written).splitlines()[:20] == report.splitlines()[:20]
 

@@ -1,4 +1,5 @@
-"""The report of a claims check: ``report.md`` in the check's folder, with its charts.
+"""The report of a claims check: ``report.md`` in the check's folder, with its charts, and
+``report.html``, the same report as one self-contained page (sim/html.py).
 
 Written by sim/folder.py's atomic writer (the ``claims`` kind): beside the tables it holds
 ``claims.toml`` (the pre-registered claims exactly as checked), ``plots/scorecard.png``,
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sim.claims.spec import CLAIMS_FILE
+from sim.html import markdown_page
 from sim.schema import PROJECT_ROOT
 
 LOG_FILE = PROJECT_ROOT / "docs" / "claims.md"
@@ -169,6 +171,7 @@ def write_report(result: Any, folder: Path, plots: bool) -> None:
     relative = {name: path.relative_to(folder) for name, path in saved.items()}
     text = render(result.tables, result.facts, relative, log_text())
     (folder / "report.md").write_text(text, encoding="utf-8")
+    (folder / "report.html").write_text(markdown_page(text, folder), encoding="utf-8")
 
 
 def read_check(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
