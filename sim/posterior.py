@@ -1,0 +1,291 @@
+"""A fitted posterior: weighted draws of the fitted parameters, the carried priors, and
+where they came from; one parameter set per replicate, drawn from it.
+
+``killline calibrate`` writes a posterior file (seeds/posterior.toml ships one); every
+ensemble, sweep and claims check run with ``--posterior FILE`` gives replicate ``i`` the
+parameters drawn for it: a particle of the fitted posterior, chosen by weight, and a draw of
+every carried prior (seeds/priors.toml, ``fit = false``). The draw is seeded by the
+scenario's seed and the replicate's index alone, so replicate ``i`` gets the same parameters
+serially, on local processes or on Dask, and every point of a sweep (whose points share the
+replicate seeds) sees the same draws.
+
+    from sim.posterior import load_posterior, replicate_scenario
+    post = load_posterior("seeds/posterior.toml")
+    scenario_i, values = replicate_scenario(scenario, i, post)
+
+The file (TOML):
+
+    [meta]                    library, scenario, panel and its SHA-256, the model code's
+                              SHA-256, date, seed, users, generations, particles, ...
+    [fitted]
+    keys = ["choice.b_quality", ...]
+    weights = [...]           one per particle (normalised on reading)
+    [fitted.values]
+    "choice.b_quality" = [...]  one per particle
+    [[carried]]               key, low, high, scale, reason: priors drawn per replicate
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sim.priors import Prior, PriorEntry, load_priors
+from sim.schema_types import SEEDS_DIR, ScenarioError
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+POSTERIOR_FILE = SEEDS_DIR / "posterior.toml"
+# the draw's stream: SeedSequence(seed, spawn_key=(index, STREAM)), apart from the model's
+# own seed of replicate `index` (spawn_key=(index,), sim/experiments/engine.py)
+STREAM = 0x706F7374
+CODE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted particles of the fitted parameters, and the priors carried beside them."""
+
+    keys: tuple[str, ...]
+    values: np.ndarray  # particles x keys
+    weights: np.ndarray  # normalised
+    carried: tuple[Prior, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "<posterior>"
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Every key a draw sets: the fitted ones, then the carried ones."""
+        return (*self.keys, *(p.key for p in self.carried))
+
+    @property
+    def particles(self) -> int:
+        return len(self.weights)
+
+    @property
+    def ess(self) -> float:
+        """Effective sample size of the weights, 1 / sum(w^2)."""
+        return float(1.0 / np.sum(self.weights**2))
+
+    def rng(self, seed: int, index: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, STREAM)))
+
+    def draw(self, seed: int, index: int) -> dict[str, float]:
+        """The parameters of replicate `index` of a run seeded `seed`: {key path: value}."""
+        rng = self.rng(seed, index)
+        row = int(rng.choice(self.particles, p=self.weights))
+        values = {k: float(v) for k, v in zip(self.keys, self.values[row], strict=True)}
+        for prior in self.carried:
+            values[prior.key] = prior.draw(rng)
+        return values
+
+    def summary(self, table: Sequence[Prior] | None = None) -> pd.DataFrame:
+        """Per fitted parameter: weighted mean, sd, 5th/50th/95th percentiles, the prior's
+        range and the share of the prior's width (on its scale) the 90% interval covers."""
+        table = {p.key: p for p in (table if table is not None else load_priors())}
+        rows = []
+        for j, key in enumerate(self.keys):
+            x = self.values[:, j]
+            mean = float(np.sum(self.weights * x))
+            sd = float(np.sqrt(np.sum(self.weights * (x - mean) ** 2)))
+            q05, q50, q95 = weighted_quantiles(x, self.weights, (0.05, 0.5, 0.95))
+            row = {"parameter": key, "mean": mean, "sd": sd, "q05": q05, "median": q50}
+            row["q95"] = q95
+            prior = table.get(key)
+            if prior is not None:
+                low, high = prior.bounds
+                width = float(prior.to_scale(q95) - prior.to_scale(q05)) / (high - low)
+                row |= {"prior_low": prior.low, "prior_high": prior.high}
+                row["width_of_prior"] = width
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def weighted_quantiles(
+    x: np.ndarray, weights: np.ndarray, qs: Sequence[float]
+) -> tuple[float, ...]:
+    """Quantiles of weighted draws (the inverse of their weighted empirical CDF)."""
+    order = np.argsort(x, kind="stable")
+    cdf = np.cumsum(weights[order])
+    cdf /= cdf[-1]
+    positions = np.searchsorted(cdf, np.asarray(qs), side="left")
+    return tuple(float(x[order][min(i, len(x) - 1)]) for i in positions)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def load_posterior(path: str | Path) -> Posterior:
+    """Read and check a posterior file (one-line ScenarioError on bad input)."""
+    from sim.scenario import load_defaults, read_toml
+
+    path = Path(path)
+    data = read_toml(path, what="posterior file")
+    fitted = data.get("fitted")
+    if not isinstance(fitted, Mapping):
+        raise ScenarioError(path, "fitted", "missing: a [fitted] table with keys, weights, values")
+    unknown = sorted(set(data) - {"meta", "fitted", "carried"})
+    if unknown:
+        raise ScenarioError(path, unknown[0], "unknown table; allowed: meta, fitted, carried")
+    keys = fitted.get("keys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ScenarioError(path, "fitted.keys", "a non-empty list of parameter key paths")
+    if len(set(keys)) != len(keys):
+        raise ScenarioError(path, "fitted.keys", "a key appears twice")
+    weights = _numbers(path, "fitted.weights", fitted.get("weights"))
+    if np.any(weights < 0) or not weights.sum() > 0:
+        raise ScenarioError(path, "fitted.weights", "weights are >= 0 with a positive sum")
+    values_table = fitted.get("values")
+    if not isinstance(values_table, Mapping):
+        raise ScenarioError(path, "fitted.values", "a table of one list per key")
+    defaults, _ = load_defaults()
+    columns = []
+    for key in keys:
+        if key not in values_table:
+            raise ScenarioError(path, f"fitted.values.{key}", "missing: one value per weight")
+        column = _numbers(path, f"fitted.values.{key}", values_table[key])
+        if len(column) != len(weights):
+            raise ScenarioError(
+                path, f"fitted.values.{key}", f"{len(column)} values for {len(weights)} weights"
+            )
+        if not _is_parameter(defaults, key):
+            raise ScenarioError(path, "fitted.keys", f"{key!r} is not a numeric parameter")
+        columns.append(column)
+    extra = sorted(set(values_table) - set(keys))
+    if extra:
+        raise ScenarioError(path, f"fitted.values.{extra[0]}", "not one of fitted.keys")
+    carried = []
+    for i, entry in enumerate(data.get("carried", [])):
+        try:
+            prior = PriorEntry.model_validate(entry | {"fit": False})
+        except (ValueError, TypeError) as exc:
+            raise ScenarioError(path, f"carried[{i}]", str(exc).splitlines()[-1]) from None
+        if prior.key in keys or not _is_parameter(defaults, prior.key):
+            raise ScenarioError(path, f"carried[{i}].key", f"{prior.key!r}: fitted or unknown")
+        carried.append(Prior(prior.key, prior.low, prior.high, prior.scale, False, prior.reason))
+    return Posterior(
+        tuple(keys),
+        np.column_stack(columns),
+        weights / weights.sum(),
+        tuple(carried),
+        dict(data.get("meta", {})),
+        str(path),
+    )
+
+
+def _numbers(path: Path, where: str, value: Any) -> np.ndarray:
+    ok = (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+    array = np.asarray(value, dtype=float) if ok else np.array([])
+    if not ok or not np.all(np.isfinite(array)):
+        raise ScenarioError(path, where, "a non-empty list of finite numbers")
+    return array
+
+
+def _is_parameter(defaults: Mapping[str, Any], key: str) -> bool:
+    node: Any = defaults
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return isinstance(node, int | float) and not isinstance(node, bool)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def code_hash(root: Path = CODE_DIR) -> str:
+    """SHA-256 of the model's code (every .py under sim/, by relative path and content)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_posterior(
+    path: str | Path,
+    keys: Sequence[str],
+    values: np.ndarray,
+    weights: np.ndarray,
+    carried: Sequence[Prior],
+    meta: Mapping[str, Any],
+    header: str = "",
+) -> Path:
+    """Write a posterior file atomically (a sibling temporary file renamed into place)."""
+    import tomli_w
+
+    path = Path(path)
+    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    document = {
+        "meta": dict(meta),
+        "fitted": {
+            "keys": list(keys),
+            "weights": [float(w) for w in weights / weights.sum()],
+            "values": {k: [float(v) for v in values[:, j]] for j, k in enumerate(keys)},
+        },
+        "carried": [
+            {"key": p.key, "low": p.low, "high": p.high, "scale": p.scale, "reason": p.reason}
+            for p in carried
+        ],
+    }
+    text = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
+    text += tomli_w.dumps(document)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------- using
+
+
+def replicate_parameters(posterior: Posterior, seed: int, index: int) -> dict[str, float]:
+    """The parameters replicate `index` of a run seeded `seed` uses."""
+    return posterior.draw(seed, index)
+
+
+def replicate_scenario(
+    scenario: Scenario, index: int, posterior: Posterior | None
+) -> tuple[Scenario, dict[str, float]]:
+    """The scenario replicate `index` runs, with the parameters drawn for it (none, and the
+    scenario unchanged, without a posterior)."""
+    if posterior is None:
+        return scenario, {}
+    values = posterior.draw(scenario.run.seed, index)
+    return scenario.with_overrides(values), values
+
+
+def parameters_table(
+    posterior: Posterior | None, seed: int, indices: Sequence[int]
+) -> pd.DataFrame:
+    """The ``parameters`` table of an ensemble: one row per replicate, one column per key
+    (empty without a posterior)."""
+    if posterior is None:
+        return pd.DataFrame({"replicate": pd.Series(dtype="int64")})
+    rows = [{"replicate": i} | posterior.draw(seed, i) for i in indices]
+    return pd.DataFrame(rows, columns=["replicate", *posterior.parameters])
