@@ -84,14 +84,20 @@ def breakthrough_odds(
     """Monthly probability of a breakthrough."""
     floor = caps.breakthrough_quality_floor
     grade = min(1.0, max(0.0, quality - floor) / (1.0 - floor))
-    odds = (
-        caps.breakthrough_rate
-        * grade
-        * talent**caps.breakthrough_talent_elasticity
-        * cost_efficiency**caps.breakthrough_efficiency_elasticity
-        * research_output(effective_rd_bn, caps)
+    factors = (caps.breakthrough_rate, grade, talent, cost_efficiency)
+    output = research_output(effective_rd_bn, caps)
+    if min(*factors, output) <= 0.0:
+        return 0.0
+    # in logarithms: the talent of a firm with a vanishing R&D budget (quality over a
+    # vanishing research output) would overflow its power; the odds are capped at 1
+    log_odds = (
+        math.log(caps.breakthrough_rate)
+        + math.log(grade)
+        + math.log(output)
+        + caps.breakthrough_talent_elasticity * math.log(talent)
+        + caps.breakthrough_efficiency_elasticity * math.log(cost_efficiency)
     )
-    return min(1.0, odds)
+    return math.exp(min(0.0, log_odds))
 
 
 def efficiency_level(spend_efficiency_bn: float, caps: Capabilities) -> float:
