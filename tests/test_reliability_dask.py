@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +100,72 @@ def test_a_scheduler_without_workers(short_wait, tmp_path: Path) -> None:
         host="127.0.0.1", n_workers=0, processes=True, dashboard_address="127.0.0.1:0"
     ) as cluster:
         assert_refused(cluster.scheduler_address, tmp_path, "has no workers")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_a_real_scheduler_killed_mid_ensemble(tmp_path: Path) -> None:
+    """A Dask scheduler and worker on loopback, the scheduler killed (SIGKILL) once some
+    replicates are kept: one line naming the loss and the replicates kept, the command that
+    finishes them, exit 1 within a bounded wait; the resume on local processes completes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    scheduler = subprocess.Popen(
+        [str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], env=env, **quiet)  # fmt: skip
+    worker = None
+    try:
+        worker = subprocess.Popen(
+            [str(bin_dir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+             "--no-dashboard", "--death-timeout", "20"], env=env, **quiet)  # fmt: skip
+        out = tmp_path / "out"
+        args = ["ensemble", "sprint_race", "--replicates", "16", "--users", "1000", "--months",
+                "12", "--set", "run.startups=500", "--quiet", "--out", str(out)]  # fmt: skip
+        run = subprocess.Popen(
+            [str(bin_dir / "killline"), *args, "--scheduler", address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+
+        def kept() -> int:
+            return sum(1 for p in out.glob("*/*partial*/replicates/*") if p.name.isdigit())
+
+        _wait_for(lambda: kept() >= 2 or run.poll() is not None, 180, "kept replicates")
+        assert run.poll() is None, "the ensemble finished before the scheduler was killed"
+        scheduler.send_signal(signal.SIGKILL)
+        began = time.monotonic()
+        _, err = run.communicate(timeout=120)
+        assert time.monotonic() - began < 90, "the loss of the scheduler is noticed in time"
+        assert run.returncode == 1, err
+        assert "Traceback" not in err, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 2, err
+        assert "lost the Dask scheduler" in lines[0] and "of 16 replicates kept in" in lines[0]
+        assert lines[1].startswith("killline: to finish them: killline ensemble")
+        assert "--resume" in lines[1]
+        code, _, err = cli([*args, "--resume", "--workers", "2"])
+        assert code == 0, err
+        assert len(list(out.glob("*/ensemble-*"))) == 1
+    finally:
+        for process in (worker, scheduler):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)

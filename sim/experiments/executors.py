@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -329,6 +330,9 @@ class ProcessExecutor(Executor):
             manager.join(STOP_SECONDS)
 
 
+QUIET_LOGGERS = ("distributed.client", "distributed.comm", "distributed.batched")
+
+
 class DaskExecutor(Executor):
     """Tasks on the workers of a Dask cluster.
 
@@ -345,6 +349,11 @@ class DaskExecutor(Executor):
 
         wait = timeout or CONNECT_TIMEOUT
         self._futures: list[Any] = []
+        self._stopping = False
+        # the client logs its failed reconnections to stderr; the loss is reported in one line
+        self._log_levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         if isinstance(scheduler, Client):
             self.client, self._own = scheduler, False
         else:
@@ -380,11 +389,14 @@ class DaskExecutor(Executor):
             future = self.client.submit(fn, sent, *task, pure=False)
             position_of[future.key] = position
             self._futures.append(future)
+        self._stopping = False
+        missing = set(position_of)
         try:
             for future in as_completed(self._futures, loop=self.client.loop):
                 if future.status == "cancelled":
                     continue
                 position = position_of[future.key]
+                missing.discard(future.key)
                 if future.status == "error":
                     error = future.exception()
                     text = "".join(traceback.format_exception(error, tb=future.traceback()))
@@ -394,8 +406,15 @@ class DaskExecutor(Executor):
                 future.release()
         except (OSError, TimeoutError, cf.CancelledError) as exc:  # the scheduler went away
             raise WorkerLost(f"lost the Dask scheduler at {self.address}: {said(exc)}") from None
+        if missing and not self._stopping:
+            # a client that loses its scheduler cancels every pending future: as_completed
+            # then ends as if all were done
+            raise WorkerLost(
+                f"lost the Dask scheduler at {self.address}: {len(missing)} tasks cancelled"
+            )
 
     def cancel(self) -> None:
+        self._stopping = True
         pending = [future for future in self._futures if not future.done()]
         if pending:
             self.client.cancel(pending)
@@ -405,6 +424,8 @@ class DaskExecutor(Executor):
         self._futures = []
         if self._own:
             self.client.close()
+        for name, level in self._log_levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def make_executor(
