@@ -128,6 +128,7 @@ def _concentration_decide(values: Mapping[str, Values], claim: Claim) -> Decisio
 
 def _rundown_measure(tables: Tables, claim: Claim, role: str) -> Values:
     window = int(claim.params["window"])
+    baseline = int(claim.params.get("baseline", 0))
     events = tables["events"]
     broke = set(events[(events["kind"] == "breakthrough") & (events["month"] <= window)]["firm"])
     standing = never_crossed(tables, claim.horizon).set_index("firm")
@@ -135,7 +136,7 @@ def _rundown_measure(tables: Tables, claim: Claim, role: str) -> Values:
     quiet = [f for f in independents if f not in broke]
     down = 0
     for firm in quiet:
-        start = firm_value(tables, firm, "distance_to_kill_line", 0)
+        start = firm_value(tables, firm, "distance_to_kill_line", baseline)
         end = firm_value(tables, firm, "distance_to_kill_line", claim.horizon)
         fell = not (end >= start)  # NaN (left the market) counts as run down
         down += bool(not standing.loc[firm, "standing"] or fell)
