@@ -234,6 +234,31 @@ def test_resuming_with_another_posterior_is_refused(
 # ---------------------------------------------------------------------------- sweeps
 
 
+def test_a_sweep_resumed_with_another_posterior_is_refused(
+    scenario: Scenario, spread: Path, far: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.experiments import EnsembleInterrupted, engine
+
+    grid, real, calls = {"kill_line.runway_months": [3, 6]}, engine.run_outcomes, []
+
+    def stop_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_outcomes", stop_second)
+    settings = {"outcomes": ["top3_end"], "workers": 1, "progress": False, "out": tmp_path}
+    with pytest.raises(EnsembleInterrupted):
+        sweep(scenario, grid, 2, **settings, posterior=spread)
+    monkeypatch.undo()
+    for other, said in ((far, "posterior.sha256"), (None, "posterior.path")):
+        with pytest.raises(PartialEnsembleExists, match=said):
+            sweep(scenario, grid, 2, **settings, posterior=other, resume=True)
+    resumed = sweep(scenario, grid, 2, **settings, posterior=spread, resume=True, plots=False)
+    assert resumed.facts["runs_resumed"] == 1 and len(resumed.tables["parameters"]) == 4
+
+
 def test_a_sweep_point_beats_the_draw(scenario: Scenario, spread: Path) -> None:
     grid = {"choice.b_quality": [2.5, 5.5]}
     swept = sweep(scenario, grid, 2, outcomes=["top3_end"], workers=1, progress=False,

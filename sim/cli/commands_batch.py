@@ -83,6 +83,8 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             f"{facts['executor']} x{facts['workers']}, {facts['wall_seconds']:.1f} s"
             + (f", {rate:.2f} replicates/s)" if rate else ")")
         )
+        if posterior is not None:
+            print(f"  parameters drawn from {posterior.source} (parameters.parquet)")
         for row in result.tier_survival().itertuples():
             print(
                 f"  {row.tier:12} in market at end {row.survival:6.1%}  "
@@ -137,6 +139,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"{scenario.title}  ({scenario.name}, {result.points} points x "
             f"{scenario.run.replicates} replicates, {result.facts['run_seconds']:.1f} s)"
         )
+        if posterior is not None:
+            print(f"parameters drawn from {posterior.source} (parameters.parquet)")
         every = [name for name in OUTCOMES if name in shown.columns]
         columns = every[:6]
         print(shown[columns].to_string(float_format=lambda v: f"{v:.3f}"))

@@ -53,6 +53,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"users, {facts['size']['run.months']} months, {facts['runs']} runs, "
             f"{facts['wall_seconds']:.0f} s"
         )
+        if posterior is not None:
+            print(f"  parameters drawn from {posterior.source} (parameters.parquet)")
         for row in result.scorecard.itertuples():
             print(
                 f"  {row.claim:4} {row.verdict:14} {row.probability:6.0%}  "
