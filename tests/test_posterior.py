@@ -374,10 +374,11 @@ def test_a_bad_posterior_file_is_one_line_and_exit_2(
         path.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     for command in (
-        ["ensemble", "sprint_race"],
-        ["sweep", "sprint_race", "--param", "kill_line.runway_months=3,6"],
+        ["ensemble", "sprint_race", *SIZE_ARGS],
+        ["sweep", "sprint_race", "--param", "kill_line.runway_months=3,6", *SIZE_ARGS],
+        ["check", "--claim", "C10", "--users", "1000", "--months", "4"],
     ):
-        code, _, err = cli([*command, *SIZE_ARGS, "--replicates", "1", "--workers", "1",
+        code, _, err = cli([*command, "--replicates", "1", "--workers", "1",
                             "--posterior", str(path), "--out", str(out), "--quiet"])  # fmt: skip
         assert code == 2, err
         assert len(err.strip().splitlines()) == 1 and said in err and str(path) in err, err
