@@ -8,6 +8,11 @@
     runs["base"].plot("market_share") # a matplotlib Figure
     api.save(runs["base"], "results") # results/sprint_race/<run-id>/
 
+Ensembles, sweeps and the claims check (``sim.experiments.run_ensemble``,
+``sim.experiments.sweep``, ``sim.claims.check_claims``) take ``posterior=``: a posterior
+file's path, ``"default"`` (seeds/posterior.toml) or a Posterior from :func:`posterior`;
+replicate ``i`` then runs with the parameters drawn for it (sim/posterior.py).
+
 The command line (sim/cli/) is a thin layer over these same functions.
 """
 
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from sim.plots.painter import Painter
+    from sim.posterior import Posterior
 
 
 @dataclass(kw_only=True)
@@ -113,6 +119,19 @@ def run(
         "stage_seconds": {name: round(s, 4) for name, s in model.stage_seconds.items()},
     }
     return RunResult(scenario=scenario, tables=tables, facts=facts)
+
+
+def posterior(path: str | Path = "default") -> Posterior:
+    """A calibration posterior read and checked (``"default"``: seeds/posterior.toml), to
+    pass as ``posterior=`` to ``run_ensemble``, ``sweep`` or ``check_claims``; its
+    ``draw(seed, i)`` gives replicate ``i``'s parameters and ``summary()`` its spread.
+
+    Raises:
+        ScenarioError: a missing or bad file (one line).
+    """
+    from sim.posterior import as_posterior
+
+    return as_posterior(path)
 
 
 def save(

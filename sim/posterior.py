@@ -13,6 +13,13 @@ replicate seeds) sees the same draws.
     post = load_posterior("seeds/posterior.toml")
     scenario_i, values = replicate_scenario(scenario, i, post)
 
+A key the scenario itself sets away from its default in seeds/parameters.toml (a
+scenario's treatment, a ``--set``), a sweep point's own key and a claim run's own override
+keep their values: the draw is made whole and those keys dropped from it, so the other keys
+get the same draw either way. ``run_ensemble``, ``sweep`` and ``check_claims`` take
+``posterior=`` (a Posterior, a path, or ``"default"`` for seeds/posterior.toml) and write a
+``parameters`` table: what each replicate ran with.
+
 The file (TOML):
 
     [meta]                    library, scenario, panel and its SHA-256, the model code's
@@ -30,13 +37,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from sim.priors import Prior, PriorEntry, load_priors
 from sim.schema_types import SEEDS_DIR, ScenarioError
@@ -61,6 +70,7 @@ class Posterior:
     carried: tuple[Prior, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<posterior>"
+    sha256: str = ""  # the file's, when read from one (else: see digest)
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -70,6 +80,19 @@ class Posterior:
     @property
     def particles(self) -> int:
         return len(self.weights)
+
+    @property
+    def digest(self) -> str:
+        """The file's SHA-256 when read from a file; else that of the draws themselves."""
+        if self.sha256:
+            return self.sha256
+        content = hashlib.sha256()
+        content.update("\n".join(self.parameters).encode())
+        content.update(np.ascontiguousarray(self.values, dtype=float).tobytes())
+        content.update(np.ascontiguousarray(self.weights, dtype=float).tobytes())
+        for prior in self.carried:
+            content.update(f"{prior.key} {prior.low!r} {prior.high!r} {prior.scale}".encode())
+        return content.hexdigest()
 
     @property
     def ess(self) -> float:
@@ -136,6 +159,15 @@ def load_posterior(path: str | Path) -> Posterior:
     unknown = sorted(set(data) - {"meta", "fitted", "carried"})
     if unknown:
         raise ScenarioError(path, unknown[0], "unknown table; allowed: meta, fitted, carried")
+    strange = sorted(set(fitted) - {"keys", "weights", "values"})
+    if strange:
+        raise ScenarioError(
+            path, f"fitted.{strange[0]}", "unknown key; allowed: keys, weights, values"
+        )
+    if not isinstance(data.get("meta", {}), Mapping):
+        raise ScenarioError(path, "meta", "a table of facts about the fit")
+    if not isinstance(data.get("carried", []), list):
+        raise ScenarioError(path, "carried", "an array of tables ([[carried]])")
     keys = fitted.get("keys")
     if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
         raise ScenarioError(path, "fitted.keys", "a non-empty list of parameter key paths")
@@ -165,10 +197,14 @@ def load_posterior(path: str | Path) -> Posterior:
         raise ScenarioError(path, f"fitted.values.{extra[0]}", "not one of fitted.keys")
     carried = []
     for i, entry in enumerate(data.get("carried", [])):
+        if not isinstance(entry, Mapping):
+            raise ScenarioError(path, f"carried[{i}]", "a table: key, low, high, scale, reason")
         try:
-            prior = PriorEntry.model_validate(entry | {"fit": False})
-        except (ValueError, TypeError) as exc:
-            raise ScenarioError(path, f"carried[{i}]", str(exc).splitlines()[-1]) from None
+            prior = PriorEntry.model_validate({**entry, "fit": False})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in (f"carried[{i}]", *error["loc"]))
+            raise ScenarioError(path, where, error["msg"].lower()) from None
         if prior.key in keys or not _is_parameter(defaults, prior.key):
             raise ScenarioError(path, f"carried[{i}].key", f"{prior.key!r}: fitted or unknown")
         carried.append(Prior(prior.key, prior.low, prior.high, prior.scale, False, prior.reason))
@@ -179,6 +215,7 @@ def load_posterior(path: str | Path) -> Posterior:
         tuple(carried),
         dict(data.get("meta", {})),
         str(path),
+        file_hash(path),
     )
 
 
@@ -264,28 +301,147 @@ def write_posterior(
 # ---------------------------------------------------------------------------- using
 
 
-def replicate_parameters(posterior: Posterior, seed: int, index: int) -> dict[str, float]:
-    """The parameters replicate `index` of a run seeded `seed` uses."""
-    return posterior.draw(seed, index)
+def as_posterior(posterior: Posterior | str | Path | None) -> Posterior | None:
+    """The posterior a caller means: a Posterior as it is, a file's path read and checked,
+    ``"default"`` for seeds/posterior.toml; None (no posterior) stays None.
+
+    Raises:
+        ScenarioError: a missing or bad file (one line).
+    """
+    if posterior is None or isinstance(posterior, Posterior):
+        return posterior
+    return load_posterior(POSTERIOR_FILE if str(posterior) == "default" else posterior)
+
+
+@cache
+def _defaults() -> Mapping[str, Any]:
+    from sim.scenario import load_defaults
+
+    return load_defaults()[0]
+
+
+def _lookup(tree: Mapping[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def fixed_keys(
+    scenario: Scenario, posterior: Posterior, fixed: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The posterior's keys its draws leave at the scenario's value: those in ``fixed`` (a
+    sweep point's or a claim run's own overrides) and those the scenario sets away from
+    their default in seeds/parameters.toml (its treatment, or a ``--set``)."""
+    tree, kept = scenario.to_dict(), set(fixed)
+    return tuple(
+        key
+        for key in posterior.parameters
+        if key in kept or _lookup(tree, key) != _lookup(_defaults(), key)
+    )
+
+
+def replicate_parameters(
+    scenario: Scenario, index: int, posterior: Posterior, fixed: Iterable[str] = ()
+) -> dict[str, float]:
+    """The posterior's parameters replicate ``index`` of the scenario runs with: the draw
+    seeded by ``scenario.run.seed`` and ``index`` (:meth:`Posterior.draw`), with the
+    scenario's own value of every fixed key (:func:`fixed_keys`). A fixed key is still
+    drawn and dropped, so the other keys get the same draw whichever keys are fixed."""
+    keep = fixed_keys(scenario, posterior, fixed)
+    tree = scenario.to_dict() if keep else {}
+    drawn = posterior.draw(scenario.run.seed, index)
+    return {
+        key: float(_lookup(tree, key)) if key in keep else value for key, value in drawn.items()
+    }
 
 
 def replicate_scenario(
-    scenario: Scenario, index: int, posterior: Posterior | None
+    scenario: Scenario, index: int, posterior: Posterior | None, fixed: Iterable[str] = ()
 ) -> tuple[Scenario, dict[str, float]]:
-    """The scenario replicate `index` runs, with the parameters drawn for it (none, and the
-    scenario unchanged, without a posterior)."""
+    """The scenario replicate ``index`` runs, with the parameters it uses
+    (:func:`replicate_parameters`); without a posterior, the scenario unchanged and none."""
     if posterior is None:
         return scenario, {}
-    values = posterior.draw(scenario.run.seed, index)
-    return scenario.with_overrides(values), values
+    fixed = tuple(fixed)
+    values = replicate_parameters(scenario, index, posterior, fixed)
+    keep = set(fixed_keys(scenario, posterior, fixed))
+    drawn = {key: value for key, value in values.items() if key not in keep}
+    return (scenario.with_overrides(drawn) if drawn else scenario), values
 
 
 def parameters_table(
-    posterior: Posterior | None, seed: int, indices: Sequence[int]
+    posterior: Posterior | None,
+    scenario: Scenario,
+    indices: Sequence[int],
+    fixed: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """The ``parameters`` table of an ensemble: one row per replicate, one column per key
-    (empty without a posterior)."""
+    """The ``parameters`` table: one row per replicate, ``replicate`` and one column per
+    key of the posterior with the value that replicate used (no other column without a
+    posterior)."""
     if posterior is None:
-        return pd.DataFrame({"replicate": pd.Series(dtype="int64")})
-    rows = [{"replicate": i} | posterior.draw(seed, i) for i in indices]
-    return pd.DataFrame(rows, columns=["replicate", *posterior.parameters])
+        return pd.DataFrame({"replicate": pd.Series(list(indices), dtype="int64")})
+    fixed = tuple(fixed)
+    rows = [{"replicate": i} | replicate_parameters(scenario, i, posterior, fixed) for i in indices]
+    table = pd.DataFrame(rows, columns=["replicate", *posterior.parameters])
+    return table.astype({"replicate": "int64"})
+
+
+def check_posterior(
+    scenario: Scenario, posterior: Posterior | None, fixed: Iterable[str] = ()
+) -> None:
+    """Refuse, before any run, a posterior whose draws the scenario cannot take: each key's
+    lowest and highest value (a particle's, or a carried prior's bound) is validated.
+
+    Raises:
+        ScenarioError: naming the posterior file, the key and what is allowed.
+    """
+    if posterior is None:
+        return
+    keep = set(fixed_keys(scenario, posterior, fixed))
+    ends: list[dict[str, float]] = [{}, {}]
+    for j, key in enumerate(posterior.keys):
+        ends[0][key], ends[1][key] = (
+            float(posterior.values[:, j].min()),
+            float(posterior.values[:, j].max()),
+        )
+    for prior in posterior.carried:
+        ends[0][prior.key], ends[1][prior.key] = prior.low, prior.high
+    for end in ends:
+        end = {key: value for key, value in end.items() if key not in keep}
+        try:
+            scenario.with_overrides(end)
+        except ScenarioError as exc:
+            raise ScenarioError(posterior.source, exc.path, exc.message) from None
+
+
+def posterior_facts(
+    posterior: Posterior | None, scenario: Scenario | None = None, fixed: Iterable[str] = ()
+) -> dict[str, Any]:
+    """What a manifest records of the posterior: its file, SHA-256 and meta (library, date,
+    code hash), the keys drawn and those left at the scenario's value (nothing without a
+    posterior)."""
+    if posterior is None:
+        return {}
+    kept = list(fixed_keys(scenario, posterior, fixed)) if scenario is not None else []
+    return {
+        "posterior": {
+            **posterior_settings(posterior)["posterior"],
+            "meta": dict(posterior.meta),
+            "fitted": list(posterior.keys),
+            "carried": [prior.key for prior in posterior.carried],
+            "particles": posterior.particles,
+            "ess": round(posterior.ess, 3),
+            "fixed": kept,
+        }
+    }
+
+
+def posterior_settings(posterior: Posterior | None) -> dict[str, Any]:
+    """The posterior among an experiment's settings (a resume with another is refused):
+    its path and SHA-256 (nothing without a posterior, so settings stay as they were)."""
+    if posterior is None:
+        return {}
+    return {"posterior": {"path": posterior.source, "sha256": posterior.digest}}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -25,9 +26,17 @@ import pandas as pd
 from sim.claims.rules import RULES
 from sim.claims.screen import screen_claims
 from sim.claims.spec import ClaimsSpec, load_claims
-from sim.claims.tasks import decide, distinct_runs, measure_runs, scenario_for
+from sim.claims.tasks import (
+    decide,
+    distinct_runs,
+    measure_runs,
+    parameters_of_runs,
+    run_fixed,
+    scenario_for,
+)
 from sim.experiments.engine import replicate_seed
 from sim.experiments.stats import wilson_interval
+from sim.posterior import Posterior, as_posterior, fixed_keys, posterior_facts
 from sim.results import Result
 from sim.scenario import load_scenario
 
@@ -119,6 +128,7 @@ def check_claims(
     workers: int | None = None,
     scheduler: Any = None,
     progress: bool | None = None,
+    posterior: Posterior | str | Path | None = None,
 ) -> ClaimsResult:
     """Check the claims over seeded replicates.
 
@@ -129,9 +139,13 @@ def check_claims(
         seed: the ensemble seed of every run (default: the base scenario's ``run.seed``).
         screen: also run each claim's Morris screen (sim/claims/screen.py).
         workers, scheduler, progress: as for :func:`sim.experiments.run_ensemble`.
+        posterior: a Posterior, a posterior file's path or ``"default"``: replicate ``i`` of
+            every run takes the draw of replicate ``i`` (sim/posterior.py), so the roles of
+            a claim stay paired; a key a run sets itself keeps the run's value. The Morris
+            screens run at the scenarios' values.
 
     Raises:
-        ScenarioError: a run names an unknown scenario, key or event id.
+        ScenarioError: a run names an unknown scenario, key or event id; a bad posterior.
         RunFailed: a run raised; the message names it.
     """
     began = time.perf_counter()
@@ -145,10 +159,13 @@ def check_claims(
         "run.seed": seed,
     }
     executor = {"workers": workers, "scheduler": scheduler, "progress": progress}
-    measures, ran = measure_runs(spec, replicates, size, **executor)
+    posterior = as_posterior(posterior)
+    measures, ran = measure_runs(spec, replicates, size, **executor, posterior=posterior)
     decided = decide(spec, measures)
     card = scorecard(spec, decided)
     tables = {"scorecard": card, "replicates": decided, "measures": measures}
+    if posterior is not None:
+        tables["parameters"] = parameters_of_runs(spec, replicates, size, posterior)
     facts: dict[str, Any] = {
         **ran,
         "claims_file": str(spec.path),
@@ -158,7 +175,16 @@ def check_claims(
         "size": size,
         "distinct_runs": len(distinct_runs(spec)),
         "verdicts": {"supported": spec.supported, "not_supported": spec.not_supported},
+        **posterior_facts(posterior),
     }
+    if posterior is not None:
+        facts["posterior"]["fixed"] = sorted(
+            {
+                key
+                for run in distinct_runs(spec).values()
+                for key in fixed_keys(scenario_for(run, size), posterior, run_fixed(run))
+            }
+        )
     if screen:
         screened, flips, screen_facts = screen_claims(spec, size, **executor)
         tables["screen"], tables["flips"] = screened, flips

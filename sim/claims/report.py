@@ -29,7 +29,7 @@ from sim.schema import PROJECT_ROOT
 
 LOG_FILE = PROJECT_ROOT / "docs" / "claims.md"
 LOG_HEADING = "## Log"
-CLAIMS_TABLES = ("scorecard", "replicates", "measures", "screen", "flips")
+CLAIMS_TABLES = ("scorecard", "replicates", "measures", "parameters", "screen", "flips")
 
 
 def log_text(path: Path = LOG_FILE) -> str:
@@ -144,17 +144,40 @@ def render(
             "",
         ]
     lines += [
-        "## Not done",
-        "",
-        "- `--posterior`: the claims are checked at the scenario's parameters and seeds only; "
-        "drawing parameters from a calibration posterior waits for the calibration.",
-        "",
+        *_parameters_section(facts.get("posterior")),
         "## Log of changes to the model after the first check",
         "",
         log or "Nothing has been changed.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _parameters_section(posterior: Mapping[str, Any] | None) -> list[str]:
+    """Where the parameters came from: the scenarios' values, or a posterior's draws."""
+    lines = ["## Parameters", ""]
+    if not posterior:
+        return [
+            *lines,
+            "Checked at the scenarios' parameter values: the intervals hold the seeds' luck "
+            "only. `killline check --posterior FILE` draws each replicate's parameters from "
+            "a calibration posterior instead.",
+            "",
+        ]
+    meta = posterior.get("meta", {})
+    drawn = [*posterior.get("fitted", []), *posterior.get("carried", [])]
+    fixed = posterior.get("fixed", [])
+    return [
+        *lines,
+        f"`--posterior {posterior.get('path')}` (SHA-256 {str(posterior.get('sha256'))[:12]}, "
+        f"{posterior.get('particles')} particles, ESS {posterior.get('ess')}; "
+        f"{meta.get('library', 'library not recorded')}, {meta.get('date', 'undated')}): "
+        "replicate i of every run, and so every role of a claim, takes the posterior's draw "
+        f"for replicate i of {', '.join(f'`{k}`' for k in drawn)}; a key a run sets itself "
+        "keeps its value. The parameters each run used are in `parameters.parquet`."
+        + (f" Left at a run's value somewhere: {', '.join(fixed)}." if fixed else ""),
+        "",
+    ]
 
 
 def write_report(result: Any, folder: Path, plots: bool) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from sim.claims.rules import RULES
 from sim.claims.spec import Claim, ClaimsSpec, Run, resolve_overrides
 from sim.experiments.engine import run_tasks, simulate
+from sim.posterior import Posterior, check_posterior, parameters_table, replicate_scenario
 from sim.scenario import Scenario, load_scenario, prepare_scenario
 
 # ---------------------------------------------------------------------------- runs
@@ -26,6 +27,11 @@ def scenario_for(run: Run, size: Mapping[str, Any]) -> Scenario:
     scenario = load_scenario(run.scenario)
     overrides = resolve_overrides(scenario, dict(run.overrides))
     return prepare_scenario(scenario, overrides={**overrides, **size})
+
+
+def run_fixed(run: Run) -> tuple[str, ...]:
+    """The keys a run sets itself, which a posterior's draw leaves at the run's values."""
+    return tuple(key for key, _ in run.overrides)
 
 
 def distinct_runs(spec: ClaimsSpec) -> dict[str, Run]:
@@ -52,10 +58,16 @@ def measure_task(
     key: str,
     index: int,
     uses: Sequence[tuple[Claim, str]],
+    posterior: Posterior | None = None,
+    fixed: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Replicate ``index`` of run ``key``: the measures of every (claim, role) using it."""
+    """Replicate ``index`` of run ``key``: the measures of every (claim, role) using it.
+    With a posterior, the run takes replicate ``index``'s draw (every run of a check shares
+    the seed, so every role of a replicate gets the same draw), but for the ``fixed`` keys
+    the run sets itself."""
     record = sorted({table for claim, _ in uses for table in RULES[claim.rule].record})
-    seed, tables = simulate(scenarios[key], index, record)
+    scenario, _ = replicate_scenario(scenarios[key], index, posterior, fixed)
+    seed, tables = simulate(scenario, index, record)
     values = {
         (claim.id, role): RULES[claim.rule].measure(tables, claim, role) for claim, role in uses
     }
@@ -71,12 +83,19 @@ def measure_runs(
     scheduler: Any = None,
     progress: bool | None = None,
     desc: str = "claims",
+    posterior: Posterior | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run every distinct run of the claims ``replicates`` times; return the long table of
-    measures (run, replicate, seed, claim, role, measure, value) and the engine's facts."""
+    """Run every distinct run of the claims ``replicates`` times (each with replicate
+    ``i``'s draw of the posterior, when one is given); return the long table of measures
+    (run, replicate, seed, claim, role, measure, value) and the engine's facts."""
     runs = distinct_runs(spec)
     scenarios = {key: scenario_for(run, size) for key, run in runs.items()}
-    tasks = [(key, index, uses_of(spec, key)) for key in runs for index in range(replicates)]
+    for key, run in runs.items():
+        check_posterior(scenarios[key], posterior, run_fixed(run))
+    tail = {key: (posterior, run_fixed(run)) if posterior else () for key, run in runs.items()}
+    tasks = [
+        (key, index, uses_of(spec, key), *tail[key]) for key in runs for index in range(replicates)
+    ]
     results, facts = run_tasks(
         measure_task,
         scenarios,
@@ -87,7 +106,7 @@ def measure_runs(
         desc=desc,
     )
     rows = []
-    for (key, index, _), result in zip(tasks, results, strict=True):
+    for (key, index, *_), result in zip(tasks, results, strict=True):
         for (claim_id, role), values in result["values"].items():
             for measure, value in values.items():
                 rows.append(
@@ -103,6 +122,20 @@ def measure_runs(
                 )
     columns = ["run", "replicate", "seed", "claim", "role", "measure", "value"]
     return pd.DataFrame(rows, columns=columns), facts
+
+
+def parameters_of_runs(
+    spec: ClaimsSpec, replicates: int, size: Mapping[str, Any], posterior: Posterior | None
+) -> pd.DataFrame:
+    """The ``parameters`` table of a check: one row per (run, replicate), the posterior's
+    parameters that run used (``run`` and ``replicate`` alone without a posterior)."""
+    tables = []
+    for key, run in distinct_runs(spec).items():
+        scenario = scenario_for(run, size)
+        table = parameters_table(posterior, scenario, range(replicates), run_fixed(run))
+        table.insert(0, "run", key)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------- deciding

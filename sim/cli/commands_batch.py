@@ -14,10 +14,12 @@ from sim.cli.common import (
     UsageError,
     add_executor_arguments,
     add_outcome_argument,
+    add_posterior_argument,
     add_scenario_arguments,
     executor_options,
     keyed_params,
     outcome_names,
+    posterior_option,
     run_command,
     scenario_overrides,
 )
@@ -38,7 +40,7 @@ def resume_command(args: argparse.Namespace) -> str:
     if args.command == "sensitivity":
         words += ["--method", args.method]
     for flag in ("replicates", "samples", "levels", "seed", "users", "months", "out",
-                 "workers", "scheduler"):  # fmt: skip
+                 "workers", "scheduler", "posterior"):  # fmt: skip
         value = getattr(args, flag, None)
         if value is not None:
             words += [f"--{flag}", str(value)]
@@ -59,6 +61,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     from sim.folder import check_root
 
     scenario = load_scenario(args.scenario, scenario_overrides(args))
+    posterior = posterior_option(args)
     root = check_root(args.out)
 
     def action() -> int:
@@ -69,6 +72,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             resume=args.resume,
             migration=args.migration,
             plots=not args.no_plots,
+            posterior=posterior,
             **executor_options(args),
         )
         facts = result.facts
@@ -79,6 +83,8 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
             f"{facts['executor']} x{facts['workers']}, {facts['wall_seconds']:.1f} s"
             + (f", {rate:.2f} replicates/s)" if rate else ")")
         )
+        if posterior is not None:
+            print(f"  parameters drawn from {posterior.source} (parameters.parquet)")
         for row in result.tier_survival().itertuples():
             print(
                 f"  {row.tier:12} in market at end {row.survival:6.1%}  "
@@ -112,6 +118,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     scenario = prepare_scenario(
         load_scenario(args.scenario, scenario_overrides(args)), replicates=args.replicates
     )
+    posterior = posterior_option(args)
     root = folder.check_root(args.out)
 
     def action() -> int:
@@ -122,6 +129,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             out=root,
             resume=args.resume,
             plots=not args.no_plots,
+            posterior=posterior,
             **executor_options(args),
         )
         written = result.folder
@@ -131,6 +139,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"{scenario.title}  ({scenario.name}, {result.points} points x "
             f"{scenario.run.replicates} replicates, {result.facts['run_seconds']:.1f} s)"
         )
+        if posterior is not None:
+            print(f"parameters drawn from {posterior.source} (parameters.parquet)")
         every = [name for name in OUTCOMES if name in shown.columns]
         columns = every[:6]
         print(shown[columns].to_string(float_format=lambda v: f"{v:.3f}"))
@@ -229,6 +239,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--migration", action="store_true", help="keep the migration table of every replicate"
     )
+    add_posterior_argument(parser, "parameters.parquet records what each replicate used")
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     parser.set_defaults(handler=cmd_ensemble)
 
@@ -250,6 +261,11 @@ def register(sub: Any) -> None:
     add_executor_arguments(parser)
     parser.add_argument(
         "--resume", action="store_true", help="finish an interrupted sweep of these settings"
+    )
+    add_posterior_argument(
+        parser,
+        "replicate i of every point gets the same draw, and a point's own --param values "
+        "win over the draw for the keys it sweeps",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
     parser.set_defaults(handler=cmd_sweep)

@@ -2,6 +2,7 @@
 
     killline check [--replicates N] [--users N] [--months N] [--claim C2]... [--screen]
                    [--workers K | --scheduler ADDRESS] [--out DIR] [--claims FILE]
+                   [--posterior [FILE]]
 
 Writes ``<out>/claims/<run-id>/`` (report.md, scorecard and per-claim charts, the tables)
 and prints the scorecard. The handler imports the claims machinery when it runs.
@@ -13,7 +14,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import UsageError, add_executor_arguments, executor_options, run_command
+from sim.cli.common import (
+    UsageError,
+    add_executor_arguments,
+    add_posterior_argument,
+    executor_options,
+    posterior_option,
+    run_command,
+)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -25,6 +33,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, not {value}")
     spec = load_claims(args.claims).select(args.claim)
+    posterior = posterior_option(args)
 
     def action() -> int:
         result = check_claims(
@@ -34,6 +43,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             months=args.months,
             seed=args.seed,
             screen=args.screen,
+            posterior=posterior,
             **executor_options(args),
         )
         written = folder.save(result, args.out, plots=not args.no_plots)
@@ -43,6 +53,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"users, {facts['size']['run.months']} months, {facts['runs']} runs, "
             f"{facts['wall_seconds']:.0f} s"
         )
+        if posterior is not None:
+            print(f"  parameters drawn from {posterior.source} (parameters.parquet)")
         for row in result.scorecard.itertuples():
             print(
                 f"  {row.claim:4} {row.verdict:14} {row.probability:6.0%}  "
@@ -74,5 +86,10 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--out", type=Path, help="results root folder (default: ./results)")
     add_executor_arguments(parser)
+    add_posterior_argument(
+        parser,
+        "every role of a claim gets replicate i's draw (the pairs stay paired), a key a "
+        "claim's run sets itself keeps that value, and --screen runs at the scenarios' values",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the charts")
     parser.set_defaults(handler=cmd_check)

@@ -110,6 +110,39 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------- posterior
+
+POSTERIOR_HELP = (
+    "draw each replicate's parameters from a calibration posterior file (no FILE, or "
+    "'default': seeds/posterior.toml); replicate i gets the same draw on every executor, "
+    "and a key the scenario or --set moves from its default keeps that value"
+)
+
+
+def add_posterior_argument(parser: argparse.ArgumentParser, more: str = "") -> None:
+    """``--posterior [FILE]``: replicate i runs with the posterior's draw for it."""
+    parser.add_argument(
+        "--posterior",
+        nargs="?",
+        const="default",
+        metavar="FILE",
+        help=POSTERIOR_HELP + (f"; {more}" if more else ""),
+    )
+
+
+def posterior_option(args: argparse.Namespace) -> Any:
+    """The ``--posterior`` file read and checked (None without the flag).
+
+    Raises:
+        ScenarioError: a missing or bad file (one line, exit 2).
+    """
+    if getattr(args, "posterior", None) is None:
+        return None
+    from sim.posterior import as_posterior
+
+    return as_posterior(args.posterior)
+
+
 # ---------------------------------------------------------------------------- outcomes
 
 

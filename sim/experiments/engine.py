@@ -52,6 +52,7 @@ from sim.experiments.store import (
 )
 from sim.model import AIMarket
 from sim.outcomes import compute
+from sim.posterior import Posterior, replicate_scenario
 from sim.scenario import Scenario
 
 # ---------------------------------------------------------------------------- seeds
@@ -118,12 +119,16 @@ def run_outcomes(
     index: int,
     overrides: Mapping[str, Any] | None = None,
     names: Sequence[str] | None = None,
+    posterior: Posterior | None = None,
 ) -> dict[str, float]:
     """The outcomes (sim/outcomes.py) of replicate ``index`` of the scenario with overrides:
     the task of a sweep or a sensitivity analysis. The seed is that of replicate ``index``
-    of the overridden scenario, so every point of a sweep sees the same random streams."""
+    of the overridden scenario, so every point of a sweep sees the same random streams.
+    With a posterior, the replicate's draw (sim/posterior.py) sets every key the
+    overrides do not: a point's own values win."""
     if overrides:
         scenario = scenario.with_overrides(overrides)
+    scenario, _ = replicate_scenario(scenario, index, posterior, fixed=overrides or ())
     _, tables = simulate(scenario, index)
     return compute(tables, names)
 
@@ -264,6 +269,7 @@ def run_points(
     desc: str = "",
     store: RunStore | None = None,
     resume: bool = False,
+    posterior: Posterior | None = None,
 ) -> tuple[list[tuple[int, int, int, dict[str, float]]], dict[str, Any]]:
     """The runs of a sweep or a sensitivity analysis: replicates 0 to ``replicates - 1`` of
     the scenario with each point's overrides (:func:`run_outcomes`). With a ``store``, each
@@ -279,6 +285,7 @@ def run_points(
         point_label: names point ``i`` in the message of a failed run.
         workers, scheduler, progress: as for :func:`run_tasks`.
         desc: the progress bar's label.
+        posterior: draw each replicate's parameters from it (:func:`run_outcomes`).
 
     Returns:
         ``(point, replicate, seed, outcomes)`` of every run, points in order and replicates
@@ -290,7 +297,8 @@ def run_points(
         PartialEnsembleExists: the store holds runs and ``resume`` is False.
         EnsembleInterrupted: Ctrl-C (the finished runs stay in the store).
     """
-    tasks = [(index, point, names) for point in points for index in range(replicates)]
+    tail = (posterior,) if posterior is not None else ()
+    tasks = [(index, point, names, *tail) for point in points for index in range(replicates)]
     done = store.finished() if store is not None else {}
     if done and not resume:
         raise PartialEnsembleExists(

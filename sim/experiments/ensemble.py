@@ -20,6 +20,9 @@ done the tables are concatenated in replicate order into
 * ``outcomes``: one row per replicate, every outcome of sim/outcomes.py;
 * ``percentiles``, ``survival``: the summaries of sim/experiments/stats.py, and ``exits``:
   the firm fates (sim/fates.py);
+* ``parameters`` (with a posterior, ``posterior=``): one row per replicate, the parameters
+  drawn for it (sim/posterior.py); the manifest records the posterior's file, SHA-256 and
+  meta;
 * ``resolved.toml``, ``manifest.json`` (seeds, executor, workers, timings, throughput),
   ``summary.md`` (sim/reports.py) and ``plots/*.png`` (sim/plots/ensemble.py), written by
   sim/folder.py.
@@ -64,6 +67,15 @@ from sim.experiments.store import (
 )
 from sim.fates import fates
 from sim.outcomes import compute
+from sim.posterior import (
+    Posterior,
+    as_posterior,
+    check_posterior,
+    parameters_table,
+    posterior_facts,
+    posterior_settings,
+    replicate_scenario,
+)
 from sim.results import Result
 from sim.scenario import Scenario, prepare_scenario
 
@@ -83,8 +95,9 @@ class EnsembleResult(Result):
     Attributes:
         scenario: the scenario as run (``run.replicates`` is the number of replicates).
         tables: ``firms``, ``market``, ``events`` (and ``migration``), with ``replicate`` and
-            ``seed`` columns, concatenated in replicate order; and ``outcomes``, one row per
-            replicate: ``replicate``, ``seed`` and every outcome.
+            ``seed`` columns, concatenated in replicate order; ``outcomes``, one row per
+            replicate: ``replicate``, ``seed`` and every outcome; and, with a posterior,
+            ``parameters``: one row per replicate, the parameters it ran with.
         facts: replicates, seeds, executor, workers, timings and throughput (what the
             manifest records).
         folder: the results folder, when saved.
@@ -183,11 +196,17 @@ def run_replicate(
 
 
 def replicate_task(
-    scenario: Scenario, index: int, record: tuple[str, ...], encode: bool
+    scenario: Scenario,
+    index: int,
+    record: tuple[str, ...],
+    encode: bool,
+    posterior: Posterior | None = None,
 ) -> dict[str, Any]:
     """A replicate as it travels back from a worker: its tables as Arrow (cheap to send,
     concatenated once at the end) and, when the ensemble is kept on disk, as Parquet bytes
-    encoded here in the worker, so the process collecting results only writes them."""
+    encoded here in the worker, so the process collecting results only writes them. With a
+    posterior, the replicate runs with the parameters drawn for it (sim/posterior.py)."""
+    scenario, _ = replicate_scenario(scenario, index, posterior)
     tables = run_replicate(scenario, index, record)
     arrow = {
         name: pa.Table.from_pandas(table, preserve_index=False) for name, table in tables.items()
@@ -214,6 +233,7 @@ def run_ensemble(
     plots: bool = True,
     progress: bool | None = None,
     on_replicate: Callable[[int], None] | None = None,
+    posterior: Posterior | str | Path | None = None,
 ) -> EnsembleResult:
     """Run an ensemble of seeded replicates.
 
@@ -232,8 +252,14 @@ def run_ensemble(
         plots: draw the plots into the results folder.
         progress: show a progress bar (default: when stderr is a terminal).
         on_replicate: called with each replicate's number once it is stored.
+        posterior: a Posterior, a posterior file's path or ``"default"``
+            (seeds/posterior.toml): replicate ``i`` runs with the parameters drawn for it,
+            ``Posterior.draw(run.seed, i)``, but for the keys the scenario sets away from
+            their default (sim/posterior.py); the ``parameters`` table records them.
+            Without it, the scenario's values, and no ``parameters`` table.
 
     Raises:
+        ScenarioError: a bad posterior file, or draws the scenario cannot take.
         ReplicateFailed: a replicate raised (the finished ones stay on disk).
         EnsembleInterrupted: Ctrl-C (the finished ones stay on disk).
         PartialEnsembleExists: an interrupted ensemble waits under ``out`` and ``resume``
@@ -243,13 +269,21 @@ def run_ensemble(
     scenario = prepare_scenario(
         scenario, replicates=replicates, users=users, months=months, seed=seed
     )
+    posterior = as_posterior(posterior)
+    check_posterior(scenario, posterior)
     record = ("migration",) if migration else ()
     names = [*ENSEMBLE_TABLES, *record, "outcomes"]
-    store = ReplicateStore(partial_folder(Path(out), scenario, names)) if out is not None else None
+    settings = posterior_settings(posterior)
+    store = (
+        ReplicateStore(partial_folder(Path(out), scenario, names, settings), settings)
+        if out is not None
+        else None
+    )
     with locked(store.folder) if store is not None else contextlib.nullcontext():
         result = _run_and_save(scenario, store, names, record, resume=resume, out=out,
                                plots=plots, progress=progress, workers=workers,
-                               scheduler=scheduler, on_replicate=on_replicate)  # fmt: skip
+                               scheduler=scheduler, on_replicate=on_replicate,
+                               posterior=posterior)  # fmt: skip
     result.facts["wall_seconds"] = round(time.perf_counter() - began, 3)
     return result
 
@@ -267,6 +301,7 @@ def _run_and_save(
     workers: int | None,
     scheduler: Any,
     on_replicate: Callable[[int], None] | None,
+    posterior: Posterior | None,
 ) -> EnsembleResult:
     """The body of :func:`run_ensemble`, run while the partial folder is locked."""
     began = time.perf_counter()
@@ -298,6 +333,7 @@ def _run_and_save(
             workers=workers,
             scheduler=scheduler,
             on_replicate=on_replicate,
+            posterior=posterior,
         )
         facts["replicates_resumed"] = len(done)
         if store is not None and store.corrupt:
@@ -307,8 +343,11 @@ def _run_and_save(
             total,
             names,
         )
+        if posterior is not None:
+            tables["parameters"] = parameters_table(posterior, scenario, range(total))
+        facts = {"replicates": total, "seeds": seeds, **facts}
         result = EnsembleResult(
-            scenario=scenario, tables=tables, facts={"replicates": total, "seeds": seeds, **facts}
+            scenario=scenario, tables=tables, facts=facts | posterior_facts(posterior, scenario)
         )
         if store is not None:
             result.facts["wall_seconds"] = round(time.perf_counter() - began, 3)
@@ -337,6 +376,7 @@ def _run_replicates(
     workers: int | None,
     scheduler: Any,
     on_replicate: Callable[[int], None] | None,
+    posterior: Posterior | None = None,
 ) -> dict[str, Any]:
     """Run the replicates in ``todo``: each finished one is stored (when there is a store)
     and kept in ``kept``. Returns what ran them, for the manifest.
@@ -358,7 +398,7 @@ def _run_replicates(
                 described = executor.describe()
                 if store is not None:
                     store.describe(scenario, [*ENSEMBLE_TABLES, *record])
-                tasks = [(index, record, store is not None) for index in todo]
+                tasks = [(index, record, store is not None, posterior) for index in todo]
                 for position, payload in stream(replicate_task, scenario, tasks, executor, failed):
                     index = todo[position]
                     if store is not None:

@@ -196,10 +196,13 @@ class ReplicateStore:
 
     Args:
         folder: the partial ensemble folder; replicates go into its ``replicates/``.
+        settings: the ensemble's settings besides its scenario (its posterior), recorded
+            in ``partial.json`` for a resume to compare.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, settings: Mapping[str, object] | None = None) -> None:
         self.folder = folder
+        self.settings = dict(settings or {})
         self.root = folder / "replicates"
         self.corrupt: list[int] = []
         if self.root.is_dir():  # what an interrupted write left behind
@@ -261,8 +264,7 @@ class ReplicateStore:
         """One replicate's tables."""
         return {name: pq.read_table(self.path(index) / f"{name}.parquet") for name in names}
 
-    @staticmethod
-    def facts(scenario: Scenario, tables: Sequence[str]) -> dict[str, object]:
+    def facts(self, scenario: Scenario, tables: Sequence[str]) -> dict[str, object]:
         """What an ensemble's partial folder records besides its scenario."""
         run = scenario.run
         return {
@@ -271,6 +273,7 @@ class ReplicateStore:
             "months": run.months,
             "seed": run.seed,
             "tables": list(tables),
+            **self.settings,
         }
 
     def describe(self, scenario: Scenario, tables: Sequence[str]) -> None:
@@ -328,13 +331,23 @@ def run_partial_folder(root: Path, scenario: Scenario, kind: str, **settings: ob
     return root / scenario.name / f"{kind}-partial-{digest}"
 
 
-def partial_folder(root: Path, scenario: Scenario, tables: Sequence[str]) -> Path:
+def partial_folder(
+    root: Path,
+    scenario: Scenario,
+    tables: Sequence[str],
+    settings: Mapping[str, object] | None = None,
+) -> Path:
     """Where an unfinished ensemble of this scenario keeps its replicates.
 
     The name follows from the scenario's digest (which covers seed, users, months and the
-    number of replicates) and the tables kept, so a resumed ensemble finds it again.
+    number of replicates), the tables kept and the other ``settings`` (its posterior), so a
+    resumed ensemble finds it again and one of other settings does not.
     """
-    key = json.dumps({"scenario": scenario.digest(), "tables": sorted(tables)}, sort_keys=True)
+    key = json.dumps(
+        {"scenario": scenario.digest(), "tables": sorted(tables), **(settings or {})},
+        sort_keys=True,
+        default=str,
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     run = scenario.run
     return root / scenario.name / f"ensemble-partial-r{run.replicates}-u{run.users}-{digest}"

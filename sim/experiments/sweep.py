@@ -33,6 +33,14 @@ from sim.experiments.engine import run_points, run_store
 from sim.experiments.stats import point_means
 from sim.folder import save
 from sim.outcomes import OUTCOMES, check_names
+from sim.posterior import (
+    Posterior,
+    as_posterior,
+    check_posterior,
+    parameters_table,
+    posterior_facts,
+    posterior_settings,
+)
 from sim.results import Result
 from sim.scenario import Scenario, parse_value, prepare_scenario
 
@@ -141,6 +149,7 @@ def sweep(
     out: str | Path | None = None,
     resume: bool = False,
     plots: bool = True,
+    posterior: Posterior | str | Path | None = None,
 ) -> SweepResult:
     """Run a grid of parameter values with replicates at every point.
 
@@ -156,12 +165,17 @@ def sweep(
             the sweep is written to ``<out>/<scenario>/sweep-<run-id>/``.
         resume: finish an interrupted sweep of the same settings under ``out``.
         plots: draw the charts into the results folder.
+        posterior: a Posterior, a posterior file's path or ``"default"``: replicate ``i``
+            of every point runs with the draw of replicate ``i`` (sim/posterior.py), the
+            point's own values winning for the keys it sweeps; the ``parameters`` table
+            records what each run used.
 
     Returns:
         The :class:`SweepResult`: its ``sweep`` and ``means`` tables and the facts.
 
     Raises:
-        ScenarioError: an unknown key or a value out of range (checked before any run).
+        ScenarioError: an unknown key or a value out of range (checked before any run);
+            a bad posterior file.
         RunFailed: a run raised; the message names the point and replicate.
     """
     scenario = prepare_scenario(
@@ -172,8 +186,13 @@ def sweep(
     names = check_names(outcomes) if outcomes is not None else list(OUTCOMES)
     points = grid(parameters)
     # every point is validated before any run; its seed is the base of its replicates' seeds
-    seeds = [scenario.with_overrides(point).run.seed for point in points]
+    located = [scenario.with_overrides(point) for point in points]
+    seeds = [point.run.seed for point in located]
+    posterior = as_posterior(posterior)
+    for point, at in zip(points, located, strict=True):
+        check_posterior(at, posterior, fixed=point)
     settings = {"points": points, "replicates": scenario.run.replicates, "outcomes": names}
+    settings |= posterior_settings(posterior)
     with run_store(out, scenario, "sweep", resume, **settings) as store:
         results, ran = run_points(
             scenario,
@@ -190,8 +209,14 @@ def sweep(
             desc=f"sweep {scenario.name}",
             store=store,
             resume=resume,
+            posterior=posterior,
         )
         result = _result(scenario, parameters, points, results, ran)
+        if posterior is not None:
+            result.tables["parameters"] = _parameters(
+                located, points, scenario.run.replicates, posterior
+            )
+        result.facts |= posterior_facts(posterior, scenario, fixed=parameters)
         if store is not None:
             result.folder = save(result, out, plots=plots)
             shutil.rmtree(store.folder, ignore_errors=True)
@@ -228,6 +253,21 @@ def _result(
             **ran,
         },
     )
+
+
+def _parameters(
+    located: Sequence[Scenario],
+    points: Sequence[Mapping[str, Any]],
+    replicates: int,
+    posterior: Posterior | None,
+) -> pd.DataFrame:
+    """One row per (point, replicate): the posterior's parameters that run used."""
+    tables = []
+    for number, (at, point) in enumerate(zip(located, points, strict=True)):
+        table = parameters_table(posterior, at, range(replicates), fixed=point)
+        table.insert(0, "point", number)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 def _cell(value: Any) -> Any:
