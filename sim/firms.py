@@ -23,7 +23,7 @@ from sim.schema import IN_MARKET, SPEND_LINES
 
 if TYPE_CHECKING:
     from sim.model import AIMarket
-    from sim.schema import Economics, RosterEntry
+    from sim.schema import RosterEntry
 
 # a firm whose `launch` event is still to come
 UNLAUNCHED = "unlaunched"
@@ -82,11 +82,6 @@ class Accounts:
     def costs(self) -> float:
         return self.inference_cost + self.api_cost + self.vertical_cost + sum(self.spend.values())
 
-    @property
-    def gross_margin(self) -> float:
-        """Revenue less the costs of serving it (inference, API tokens, vertical sales)."""
-        return self.revenue - self.inference_cost - self.api_cost - self.vertical_cost
-
 
 class Firm(mesa.Agent):
     """An AI-model maker in the market.
@@ -110,7 +105,6 @@ class Firm(mesa.Agent):
         self.capital = entry.capital_bn
         self.reserve = entry.capital_bn
         self.base_spend = entry.spend_bn_month
-        self.margin_start: float | None = None  # month 0's gross margin, once settled
         self.base_split = dict(entry.spend_split)
         self.parent_id = entry.parent
         self.open_weights = entry.open_weights
@@ -286,8 +280,7 @@ class Firm(mesa.Agent):
         campaigns, cut under austerity and slashed during a collapse."""
         month = self.model.month
         econ = self.model.params.economics
-        run_rate = self.base_spend + self.reinvested(econ)
-        spend = {line: run_rate * share for line, share in self.base_split.items()}
+        spend = {line: self.base_spend * share for line, share in self.base_split.items()}
         spend["marketing"] *= self.marketing_factor
         for programme in self.programmes:
             tranche = programme.tranche(month)
@@ -302,15 +295,6 @@ class Firm(mesa.Agent):
                 for line in DISCRETIONARY:
                     spend[line] *= 1.0 - econ.austerity_cut
         self.accounts.spend = spend
-
-    def reinvested(self, econ: Economics) -> float:
-        """Last month's gross margin above month 0's, the share ``reinvest_share`` of it
-        added to the run-rate: as the market grows, the firm spends what it earns on more of
-        the same, and its burn holds (none at month 0, nor for a margin below month 0's)."""
-        if self.margin_start is None:
-            return 0.0
-        gain = self.last_accounts.gross_margin - self.margin_start
-        return econ.reinvest_share * max(0.0, gain)
 
     def _austerity_due(self, planned_spend: float) -> bool:
         """Austerity when the runway at normal spending would be under

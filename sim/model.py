@@ -115,7 +115,6 @@ class AIMarket(mesa.Model):
             firm.capacity_tn = firm.tokens_tn
             firm.tokens_history.append(firm.tokens_tn)
             firm.reviewed_loss = firm.burn
-            firm.margin_start = firm.accounts.gross_margin
             firm.measure_kill_line()
         self.count_users()
         for firm in self.firm_list:

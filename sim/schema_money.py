@@ -69,7 +69,6 @@ class Economics(Strict):
     legacy_margin: Fraction
     austerity_runway_months: Months
     austerity_cut: Fraction
-    reinvest_share: Annotated[float, Field(ge=0.0, le=2.0)]
 
 
 class Funding(Strict):

@@ -82,11 +82,9 @@ def test_every_event_kind_is_tested():
 def ernie_funded(status_quo) -> Scenario:
     """Baidu's unit (parent-funded) with cash enough to stay out of austerity and no
     stake for Baidu (so Baidu withdraws at its first review and tops nothing up), so that
-    its only funding is what its events bring; it spends no margin gain (reinvestment), so
-    the difference an event makes to its lines is the event's own."""
+    its only funding is what its events bring."""
     return status_quo.with_overrides(
         {
-            "economics.reinvest_share": 0.0,
             "firms.ernie.capital_bn": 100.0,
             "parents.baidu.stake": 0.0,
             "parent_support.review_months": 1,

@@ -34,34 +34,6 @@ def _events(model: AIMarket, kind: str, firm: str | None = None):
     return rows if firm is None else rows[rows["firm"] == firm]
 
 
-# ------------------------------------------------------------------ reinvestment
-
-
-def _burn(model: AIMarket, firm: str, month: int) -> float:
-    firms = model.tables()["firms"]
-    return float(firms[(firms["firm"] == firm) & (firms["month"] == month)]["burn_bn"].iloc[0])
-
-
-def test_burn_holds_as_the_market_grows_because_margins_are_reinvested():
-    # the API market and the niches grow while nothing happens: firms spend the extra
-    # margin, so their burn (and with it their runway arithmetic) holds
-    model = run("steady", months=24)
-    for firm in ("doubao", "qwen", "zhipu", "minimax", "deepseek"):
-        assert _burn(model, firm, 24) == pytest.approx(_burn(model, firm, 1), rel=0.1), firm
-
-
-def test_ablating_reinvestment_lets_growth_erase_the_burn():
-    # cut the channel: spend stays at its month-0 level while margins grow, so the burn
-    # falls and runways lengthen by construction (the drift reinvestment removes)
-    kept = run("steady", months=24)
-    cut = run("steady", {"economics.reinvest_share": 0.0}, months=24)
-    for firm in ("doubao", "qwen"):
-        assert _burn(cut, firm, 24) < 0.8 * _burn(kept, firm, 24), firm
-    spend = kept.tables()["firms"]
-    doubao = spend[spend["firm"] == "doubao"].set_index("month")
-    assert doubao.loc[24, "costs_bn"] > 1.2 * doubao.loc[1, "costs_bn"]  # it spends more
-
-
 # ------------------------------------------------------------------ prices
 
 DOUBAO_LEAP = {"kind": "breakthrough", "firm": "doubao", "month": "2026-02", "size": 0.1}
