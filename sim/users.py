@@ -183,8 +183,12 @@ class UserPopulation:
         share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
         mean_friends = np.repeat(target[:, None], len(sample), axis=1).astype(np.float32)
         utility = self._systematic(sample, view, mean_friends, aware=False).astype(np.float64)
+        # at the mean shares, users of one cell see the same utility: a column per cell
+        cells = utility_table(self, view, aware=False)[1][self.kind[sample]]
+        _, first, column = np.unique(cells, return_index=True, return_inverse=True)
         state = FitState(lever=np.zeros(self.n_firms), outside=0.0, secondary=2.0)
-        self._fit(sample, utility, view, share_guess, target, state)
+        segment = self.segment[sample]
+        self._fit(utility[:, first], segment[first], view, share_guess, target, state, column)
         every = np.arange(adopters)
         for start in range(0, adopters, CHUNK):
             chunk = every[start : start + CHUNK]
@@ -192,7 +196,7 @@ class UserPopulation:
             self._place(chunk, self._systematic(chunk, view, friends), view)
         friends = self._friend_shares(sample)
         utility = self._systematic(sample, view, friends, aware=False).astype(np.float64)
-        self._fit(sample, utility, view, self._usage_shares(), target, state)
+        self._fit(utility, segment, view, self._usage_shares(), target, state)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
             forgetting=self.forgetting.copy(),
@@ -212,20 +216,22 @@ class UserPopulation:
 
     def _fit(
         self,
-        sample: np.ndarray,
         utility: np.ndarray,
+        segment: np.ndarray,
         view: MarketView,
         shares: np.ndarray,
         target: np.ndarray,
         state: FitState,
+        column: np.ndarray | None = None,
     ) -> None:
-        """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py);
-        leaves the fitted awareness as the state."""
+        """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py):
+        `utility` by column, `segment` each column's, `column` each sampled user's (None:
+        one column per user); leaves the fitted awareness as the state."""
         present = (target > 0) & view.choosable
         stick = (self._hold[:-1] / self._hold[-1])[:, None]
         rate_in = self._inflow(view, shares)
         self.awareness_state = fit_levers(
-            self.awareness, state, utility, self.segment[sample], rate_in, present, stick, target
+            self.awareness, state, utility, segment, rate_in, present, stick, target, column
         )
         self.forgetting = self.awareness.forget * np.exp(-state.lever)
         self.outside, self.secondary = state.outside, state.secondary
