@@ -66,6 +66,21 @@ def inflow(
     return per_firm[:, None] + aw.word_of_mouth * shares
 
 
+def reach_shares(apps: np.ndarray, home_masks: np.ndarray, cache: dict[int, float]) -> np.ndarray:
+    """Share of people using one of each firm's home apps (`apps`: every user's bitmask;
+    the same in every segment, as app use is drawn apart from segments), estimated on the
+    first 65,536 users once per set of home apps (kept in `cache`)."""
+    shares = np.zeros(len(home_masks))
+    probe = apps[: min(len(apps), 1 << 16)]
+    for firm, mask in enumerate(home_masks):
+        key = int(mask)
+        if key not in cache:
+            uses = (probe & np.asarray(mask).astype(apps.dtype)) != 0
+            cache[key] = uses.mean() if key else 0.0
+        shares[firm] = cache[key]
+    return shares
+
+
 def advance(state: np.ndarray, rate_in: np.ndarray, forgetting: np.ndarray) -> np.ndarray:
     """One month of awareness: towards what the inflow sustains, at rate inflow + forgetting."""
     rate = rate_in + forgetting[:, None]

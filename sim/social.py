@@ -81,7 +81,9 @@ def friend_counts(masks: np.ndarray, ties: np.ndarray, n_bits: int, out: np.ndar
     width = next(bits for bits in _COUNTER_BITS if degree < 1 << bits)
     group = 64 // width
     table = _spread_table(width)
-    friends = np.take(masks, ties.T)  # degree x users: each friend's row is contiguous
+    # degree x users, each friend's row contiguous: gathered in the ties' own order (the
+    # reads of a user's friends together), then laid out by rank of friend
+    friends = np.ascontiguousarray(np.take(masks, ties).T)
     for first in range(0, n_bits, group):
         part = friends
         if first or n_bits > group:
