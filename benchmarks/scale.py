@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -36,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 30_000, 100_000, 300_000, 1_000_000)
 SCENARIO = "sprint_race"
-TIMES = ("set_up", "run", "total", "set_up_cpu", "run_cpu", "total_cpu", "graph", "fit")
+TIMES = ("set_up", "run", "total", "set_up_cpu", "run_cpu", "total_cpu", "graph", "fit", "load")
 
 
 def peak_rss_mb() -> float:
@@ -57,6 +58,7 @@ def child_run(users: int, root: Path) -> dict:
     population = sim.users.UserPopulation
     population.fit_month0 = timed(population.fit_month0, spent, "fit")
     baseline = peak_rss_mb()
+    load = os.getloadavg()[0]
     began, began_cpu = time.perf_counter(), time.process_time()
     model = AIMarket(scenario)
     built, built_cpu = time.perf_counter(), time.process_time()
@@ -78,6 +80,7 @@ def child_run(users: int, root: Path) -> dict:
         "adopters": model.users.n_adopters,
         "peak_mb": peak_rss_mb(),
         "baseline_mb": baseline,
+        "load": load,
     }
 
 
@@ -198,8 +201,8 @@ def source_at(revision: str, into: Path) -> Path:
 def print_table(rows: list[dict]) -> None:
     header = (
         f"{'users':>11} {'set-up s':>9} {'graph s':>8} {'fit s':>7} {'months s':>9} "
-        f"{'total s':>8} {'cpu s':>7} {'spread':>7} {'us/user':>8} {'peak MB':>8} "
-        f"{'pop. MB':>8} {'B/user':>7}"
+        f"{'total s':>8} {'cpu s':>7} {'set-up cpu':>10} {'months cpu':>10} {'spread':>7} "
+        f"{'us/user':>8} {'peak MB':>8} {'pop. MB':>8} {'B/user':>7} {'load':>5}"
     )
     print(header)
     for row in rows:
@@ -207,9 +210,10 @@ def print_table(rows: list[dict]) -> None:
         print(
             f"{row['users']:>11,} {row['set_up']:>9.3f} {row['graph']:>8.3f} "
             f"{row['fit']:>7.3f} {row['run']:>9.3f} {row['total']:>8.3f} "
-            f"{row['total_cpu']:>7.3f} {row['spread']:>6.2f}x "
-            f"{row['total'] / row['users'] * 1e6:>8.3f} {row['peak_mb']:>8.0f} "
-            f"{population_mb:>8.0f} {population_mb * 2**20 / row['users']:>7.0f}"
+            f"{row['total_cpu']:>7.3f} {row['set_up_cpu']:>10.3f} {row['run_cpu']:>10.3f} "
+            f"{row['spread']:>6.2f}x {row['total'] / row['users'] * 1e6:>8.3f} "
+            f"{row['peak_mb']:>8.0f} {population_mb:>8.0f} "
+            f"{population_mb * 2**20 / row['users']:>7.0f} {row['load']:>5.1f}"
         )
 
 
@@ -232,7 +236,8 @@ def main() -> None:
 
     print(f"{SCENARIO}, 36 months; timed: set-up (graph, month-0 fit) and months;")
     print("not timed: start, imports, tables, plots; each run a fresh process")
-    print(f"medians of {args.repeat} interleaved runs per size; 'spread': slowest over fastest\n")
+    print(f"medians of {args.repeat} interleaved runs per size; 'spread': slowest over fastest;")
+    print("'load': the 1-minute load average as each run began (2 cores here)\n")
     largest = args.sizes[-1]
     runs: dict[int, list[dict]] = {users: [] for users in args.sizes}
     base_runs: list[dict] = []
@@ -261,10 +266,13 @@ def main() -> None:
         print(
             f"baseline {args.baseline} at {largest:,} users: set-up {old['set_up']:.3f} s, "
             f"months {old['run']:.3f} s, total {old['total']:.3f} s "
-            f"(CPU {old['total_cpu']:.3f} s, spread {old['spread']:.2f}x); "
+            f"(CPU {old['total_cpu']:.3f} s: set-up {old['set_up_cpu']:.3f} s, months "
+            f"{old['run_cpu']:.3f} s; spread {old['spread']:.2f}x); "
             f"ratio baseline / now: total {old['total'] / top['total']:.2f}x, "
             f"months {old['run'] / top['run']:.2f}x, set-up {old['set_up'] / top['set_up']:.2f}x, "
-            f"CPU {old['total_cpu'] / top['total_cpu']:.2f}x"
+            f"CPU {old['total_cpu'] / top['total_cpu']:.2f}x (set-up "
+            f"{old['set_up_cpu'] / top['set_up_cpu']:.2f}x, months "
+            f"{old['run_cpu'] / top['run_cpu']:.2f}x)"
         )
     floor = in_child("--floor", str(top["users"]), str(top["choices"]))
     print(
@@ -281,8 +289,10 @@ def main() -> None:
         print(
             f"\n10,000,000 users: set-up {big['set_up']:.2f} s (graph {big['graph']:.2f} s, "
             f"fit {big['fit']:.2f} s), months {big['run']:.2f} s, total {big['total']:.2f} s "
-            f"(CPU {big['total_cpu']:.2f} s); peak RSS {big['peak_mb']:,.0f} MB "
-            f"({big['peak_mb'] - big['baseline_mb']:,.0f} MB above the imports)"
+            f"(CPU {big['total_cpu']:.2f} s: set-up {big['set_up_cpu']:.2f} s, months "
+            f"{big['run_cpu']:.2f} s); peak RSS {big['peak_mb']:,.0f} MB "
+            f"({big['peak_mb'] - big['baseline_mb']:,.0f} MB above the imports); "
+            f"load {big['load']:.1f}"
         )
 
 

@@ -66,6 +66,21 @@ def inflow(
     return per_firm[:, None] + aw.word_of_mouth * shares
 
 
+def reach_shares(apps: np.ndarray, home_masks: np.ndarray, cache: dict[int, float]) -> np.ndarray:
+    """Share of people using one of each firm's home apps (`apps`: every user's bitmask;
+    the same in every segment, as app use is drawn apart from segments), estimated on the
+    first 65,536 users once per set of home apps (kept in `cache`)."""
+    shares = np.zeros(len(home_masks))
+    probe = apps[: min(len(apps), 1 << 16)]
+    for firm, mask in enumerate(home_masks):
+        key = int(mask)
+        if key not in cache:
+            uses = (probe & np.asarray(mask).astype(apps.dtype)) != 0
+            cache[key] = uses.mean() if key else 0.0
+        shares[firm] = cache[key]
+    return shares
+
+
 def advance(state: np.ndarray, rate_in: np.ndarray, forgetting: np.ndarray) -> np.ndarray:
     """One month of awareness: towards what the inflow sustains, at rate inflow + forgetting."""
     rate = rate_in + forgetting[:, None]
@@ -82,25 +97,47 @@ def fit_levers(
     present: np.ndarray,
     stick: np.ndarray,
     target: np.ndarray,
+    column: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fixed-point iteration of the forgetting levers, ``u0`` and ``s0`` on a sample
-    (utility firms x sample, `segment` the sample's segments); moves `state` and returns
-    the awareness it sustains (firms x segments, 0 for firms not present)."""
+    (utility firms x columns, `segment` each column's segment, `column` each sampled
+    user's column, or one column per user if None); moves `state` and returns the
+    awareness it sustains (firms x segments, 0 for firms not present).
+
+    Users alike share a column: each round's exponentials are taken once per column and
+    only the means over the sample read every user, so that the sums, and the fit, are
+    those of one column per user."""
     active_target = 1.0 - aw.lapsed_share
     extra_target = max(target.sum() / active_target - 1.0, 1e-6)
     lever = state.lever
+    # the rounds reuse these firms x columns buffers (out=), laid out column by column so
+    # that every sum runs in the order it has always run (the fit's figures are its own)
+    weighted, main, second, rest = (np.empty_like(utility, order="F") for _ in range(4))
     for _ in range(_FIT_ROUNDS):
         forgetting = aw.forget * np.exp(-lever)
         awareness = rate_in / (rate_in + forgetting[:, None])
-        weighted = utility + np.log(np.maximum(awareness[:, segment], 1e-300))
+        # log awareness per (firm, segment), read for each column
+        np.add(utility, np.log(np.maximum(awareness, 1e-300))[:, segment], out=weighted)
         weighted[~present] = -np.inf
-        main = np.exp(weighted - state.outside) / stick
+        np.subtract(weighted, state.outside, out=main)
+        np.exp(main, out=main)
+        main /= stick
         denominator = main.sum(axis=0) + 1.0
-        p_main = main / denominator
-        p_none = 1.0 / denominator
-        p_second = 1.0 / (1.0 + np.exp(state.secondary - weighted))
-        mau = (p_main + p_second * (1.0 - p_none - p_main)).mean(axis=1)
-        active = 1.0 - p_none.mean()
+        p_main = np.divide(main, denominator, out=main)
+        p_none = np.divide(1.0, denominator, out=denominator)
+        np.subtract(state.secondary, weighted, out=second)
+        np.exp(second, out=second)
+        second += 1.0
+        p_second = np.divide(1.0, second, out=second)
+        # p_main + p_second * (1 - p_none - p_main)
+        np.subtract(1.0 - p_none, p_main, out=rest)
+        rest *= p_second
+        rest += p_main
+        used, lapsed = rest, p_none
+        if column is not None:
+            used, lapsed = np.asfortranarray(rest[:, column]), p_none[column]
+        mau = used.mean(axis=1)
+        active = 1.0 - lapsed.mean()
         extra = mau.sum() / active - 1.0
         step = np.zeros(len(lever))
         step[present] = np.log(target[present] / np.maximum(mau[present], 1e-12))

@@ -41,9 +41,11 @@ def draw_months(
     n_firms, choosers = weighted.shape
     weights = np.exp(weighted, out=weighted)
     draws = rng.random(weights.shape, dtype=np.float32)
+    # a secondary is used when (w + 1) * draw < w
     scaled = weights + np.float32(1.0)
-    scaled *= draws
-    used = pack_rows(scaled < weights)
+    draws *= scaled
+    flags = np.less(draws, weights, out=scaled)  # 1.0 for a secondary, as float32
+    used = pack_rows(flags)
     if stick is not None:
         weights /= stick
     cumulative = running_sum(weights)
@@ -53,7 +55,9 @@ def draw_months(
     main[main >= n_firms] = NONE
     on = main >= 0
     bits = np.left_shift(np.uint32(1), np.maximum(main, 0).astype(np.uint32))
-    return main, np.where(on, used | bits, np.uint32(0))
+    bits |= used
+    bits *= on
+    return main, bits
 
 
 def pack_rows(flags: np.ndarray) -> np.ndarray:
@@ -62,7 +66,7 @@ def pack_rows(flags: np.ndarray) -> np.ndarray:
     to 24 rows, else in float64)."""
     dtype = np.float32 if len(flags) <= 24 else np.float64
     powers = np.ldexp(np.ones(len(flags), dtype=dtype), np.arange(len(flags)))
-    return (powers @ flags.astype(dtype)).astype(np.uint32)
+    return (powers @ flags.astype(dtype, copy=False)).astype(np.uint32)
 
 
 def running_sum(values: np.ndarray) -> np.ndarray:

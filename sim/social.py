@@ -12,6 +12,8 @@ import numpy as np
 CHUNK = 1 << 16
 # The widest counter of friends: one byte (schema: degree <= 200).
 _COUNTER_BITS = (4, 8)
+# The bits of 2.0**52: OR-ed onto an integer below 2**52, they make the float 2**52 + it.
+_TWO_52_BITS = np.float64(2.0**52).view(np.uint64)
 
 
 def social_graph(
@@ -35,12 +37,21 @@ def social_graph(
         stop = min(n, start + CHUNK)
         bits = rng.bit_generator.random_raw((stop - start, degree))
         inside = (bits & np.uint64(0xFFFF)) < inside_below
-        uniform = (bits >> np.uint64(16)).astype(np.float64) * 2.0**-48
+        # the friend's place: the top 48 bits k as a float, k * 2^-48 * size (exact as
+        # k * (size * 2^-48), and k made a float by the exponent trick, exact below 2^52)
+        bits >>= np.uint64(16)
+        bits |= _TWO_52_BITS
+        uniform = bits.view(np.float64)
+        uniform -= 2.0**52
         block = np.arange(start, stop, dtype=np.int32)[:, None] // community_size * community_size
-        size = np.minimum(community_size, n - block)
+        size = np.minimum(community_size, n - block) * 2.0**-48
         local = np.take(member_at, block + (uniform * size).astype(np.int32))
-        anywhere = (uniform * n).astype(np.int32)
-        ties = np.where(inside, local, anywhere)
+        uniform *= n * 2.0**-48
+        ties = uniform.astype(np.int32)
+        # where(inside, local, ties), as integer arithmetic
+        local -= ties
+        local *= inside
+        ties += local
         rows[member_at[start:stop]] = ties.view(rows.dtype).reshape(-1)
     return neighbors
 
@@ -70,7 +81,9 @@ def friend_counts(masks: np.ndarray, ties: np.ndarray, n_bits: int, out: np.ndar
     width = next(bits for bits in _COUNTER_BITS if degree < 1 << bits)
     group = 64 // width
     table = _spread_table(width)
-    friends = np.take(masks, ties.T)  # degree x users: each friend's row is contiguous
+    # degree x users, each friend's row contiguous: gathered in the ties' own order (the
+    # reads of a user's friends together), then laid out by rank of friend
+    friends = np.ascontiguousarray(np.take(masks, ties).T)
     for first in range(0, n_bits, group):
         part = friends
         if first or n_bits > group:

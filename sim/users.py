@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow
+from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow, reach_shares
 from sim.choice import BLOCK, NONE, draw_months
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
@@ -181,18 +181,21 @@ class UserPopulation:
         self._hold = np.append(reconsider_rate * view.stickiness, reconsider_rate) + growth
         sample = self._sample()
         share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
-        mean_friends = np.repeat(target[:, None], len(sample), axis=1).astype(np.float32)
+        mean_friends = target.astype(np.float32)  # the firms' mean shares, for everyone
         utility = self._systematic(sample, view, mean_friends, aware=False).astype(np.float64)
+        # at the mean shares, users of one cell see the same utility: a column per cell
+        cells = utility_table(self, view, aware=False)[1][self.kind[sample]]
+        _, first, column = np.unique(cells, return_index=True, return_inverse=True)
         state = FitState(lever=np.zeros(self.n_firms), outside=0.0, secondary=2.0)
-        self._fit(sample, utility, view, share_guess, target, state)
+        segment = self.segment[sample]
+        self._fit(utility[:, first], segment[first], view, share_guess, target, state, column)
         every = np.arange(adopters)
         for start in range(0, adopters, CHUNK):
             chunk = every[start : start + CHUNK]
-            friends = np.repeat(target[:, None], len(chunk), axis=1).astype(np.float32)
-            self._place(chunk, self._systematic(chunk, view, friends), view)
+            self._place(chunk, self._systematic(chunk, view, mean_friends), view)
         friends = self._friend_shares(sample)
         utility = self._systematic(sample, view, friends, aware=False).astype(np.float64)
-        self._fit(sample, utility, view, self._usage_shares(), target, state)
+        self._fit(utility, segment, view, self._usage_shares(), target, state)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
             forgetting=self.forgetting.copy(),
@@ -212,20 +215,22 @@ class UserPopulation:
 
     def _fit(
         self,
-        sample: np.ndarray,
         utility: np.ndarray,
+        segment: np.ndarray,
         view: MarketView,
         shares: np.ndarray,
         target: np.ndarray,
         state: FitState,
+        column: np.ndarray | None = None,
     ) -> None:
-        """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py);
-        leaves the fitted awareness as the state."""
+        """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py):
+        `utility` by column, `segment` each column's, `column` each sampled user's (None:
+        one column per user); leaves the fitted awareness as the state."""
         present = (target > 0) & view.choosable
         stick = (self._hold[:-1] / self._hold[-1])[:, None]
         rate_in = self._inflow(view, shares)
         self.awareness_state = fit_levers(
-            self.awareness, state, utility, self.segment[sample], rate_in, present, stick, target
+            self.awareness, state, utility, segment, rate_in, present, stick, target, column
         )
         self.forgetting = self.awareness.forget * np.exp(-state.lever)
         self.outside, self.secondary = state.outside, state.secondary
@@ -385,24 +390,11 @@ class UserPopulation:
         """Main users of each firm over each segment's adopters (firms x segments)."""
         return self._by_segment / np.maximum(self._adopters_by_segment, 1)[None, :]
 
-    def _reach_shares(self, view: MarketView) -> np.ndarray:
-        """Share of people using one of each firm's home apps (the same in every segment:
-        app use is drawn apart from segments); estimated once per set of home apps."""
-        shares = np.zeros(self.n_firms)
-        probe = self.apps[: min(self.n, 1 << 16)]
-        for firm, mask in enumerate(view.home_mask):
-            key = int(mask)
-            if key not in self._reach_cache:
-                uses = (probe & np.asarray(mask).astype(self.apps.dtype)) != 0
-                self._reach_cache[key] = uses.mean() if key else 0.0
-            shares[firm] = self._reach_cache[key]
-        return shares
-
     def _inflow(self, view: MarketView, shares: np.ndarray) -> np.ndarray:
         """Monthly rate at which each segment's people come to know each firm."""
         return inflow(
             self.awareness,
-            self._reach_shares(view),
+            reach_shares(self.apps, view.home_mask, self._reach_cache),
             view.attention,
             view.buzz,
             view.cash_bn,
@@ -438,10 +430,15 @@ class UserPopulation:
     ) -> np.ndarray:
         """Utility plus log awareness (without it if not `aware`), without noise, firms x
         users in `who` (float32), with `friends` the shares of their friends who used each
-        firm; firms closed to users at minus infinity."""
+        firm (firms x users, or per firm the same for all: then added to each cell once);
+        firms closed to users at minus infinity."""
         table, cells = utility_table(self, view, aware=aware)
+        social = (self.choice.b_social * view.social).astype(np.float32)[:, None]
+        if friends.ndim == 1:
+            table += social * friends[:, None]
         utility = np.take(table, np.take(cells, np.take(self.kind, who)), axis=1)
-        utility += (self.choice.b_social * view.social).astype(np.float32)[:, None] * friends
+        if friends.ndim == 2:
+            utility += social * friends
         return utility
 
     def _redraw(

@@ -1,15 +1,17 @@
 """The array routines of the users' month against plain counts and exact laws: friends'
 uses counted in packed counters, kinds and reach patterns, the logit draw of main and
-secondary assistants, and reviewers drawn by thinning (docs/performance.md)."""
+secondary assistants, reviewers drawn by thinning, the social graph's places and the month-0
+fit on columns of alike users (docs/performance.md)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from sim.awareness import FitState, fit_levers
 from sim.choice import NONE, draw_months, pack_rows, running_sum
 from sim.scenario import load_scenario
-from sim.social import friend_counts, thinning_candidates
+from sim.social import CHUNK, friend_counts, social_graph, thinning_candidates
 from sim.users import UserPopulation
 from sim.view import kinds
 
@@ -139,3 +141,50 @@ def test_reviewers_without_sure_candidates_are_caught(placed, monkeypatch):
     monkeypatch.setattr("sim.users.fast_reviewers", lambda *args: np.empty(0, dtype=np.int64))
     z = _review_z(users, view, 0.06, 300)
     assert z["trial"] < -Z and z["flight"] < -Z, z
+
+
+@pytest.mark.parametrize(("n", "community"), [(70_001, 200), (1_000, 7), (5, 200)])
+def test_social_graph_places_friends_as_float_uniforms_would(n, community):
+    """The graph's exact integer route to each friend's place gives what 48-bit float64
+    uniforms times the community's size (or n) give, the draws read in the same order."""
+    degree, within = 12, 0.8
+    graph = social_graph(n, degree, community, within, np.random.default_rng(n))
+    rng = np.random.default_rng(n)
+    member_at = np.arange(n, dtype=np.int32)
+    rng.shuffle(member_at)
+    expected = np.empty((n, degree), dtype=np.int32)
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        bits = rng.bit_generator.random_raw((stop - start, degree))
+        inside = (bits & np.uint64(0xFFFF)) < np.uint64(round(within * (1 << 16)))
+        uniform = (bits >> np.uint64(16)).astype(np.float64) * 2.0**-48
+        block = np.arange(start, stop)[:, None] // community * community
+        local = member_at[block + (uniform * np.minimum(community, n - block)).astype(np.int64)]
+        expected[member_at[start:stop]] = np.where(inside, local, (uniform * n).astype(np.int64))
+    np.testing.assert_array_equal(graph, expected)
+
+
+def test_fit_on_columns_is_the_fit_on_every_user():
+    """The month-0 fit on one column per group of alike users, with each user's column,
+    is the fit on one column per user to the bit."""
+    aw = load_scenario("sprint_race").awareness
+    rng = np.random.default_rng(4)
+    firms, segments, users = 6, 5, 3000
+    columns = rng.normal(1.0, 1.0, size=(firms, 40))
+    column = rng.integers(0, 40, size=users)
+    segment = rng.integers(0, segments, size=40).astype(np.int8)
+    rate_in = rng.uniform(0.05, 0.5, size=(firms, segments))
+    present = np.array([True, True, True, True, True, False])
+    stick = rng.uniform(0.5, 1.5, size=(firms, 1))
+    target = np.array([0.3, 0.2, 0.1, 0.05, 0.02, 0.0])
+
+    def fit(*data):
+        state = FitState(lever=np.zeros(firms), outside=0.0, secondary=2.0)
+        awareness = fit_levers(aw, state, *data[:2], rate_in, present, stick, target, *data[2:])
+        return awareness, state.lever, state.outside, state.secondary
+
+    grouped = fit(columns, segment, column)
+    every = fit(columns[:, column], segment[column])
+    for one, other in zip(grouped, every, strict=True):
+        np.testing.assert_array_equal(one, other)
+    assert not np.array_equal(fit(columns, segment, column[::-1])[1], grouped[1])
