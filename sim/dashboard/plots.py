@@ -34,6 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from PIL import Image
 
+from sim.fates import BELOW
 from sim.plots.style import (
     CROSSED_MARKER,
     EXIT_MARKERS,
@@ -66,7 +67,6 @@ RUNWAY_FLOOR_SHARE = 0.25  # the runway axis starts at a quarter of the kill-lin
 LABELLED = 5  # firms named at the end of their MAU line
 ANNOTATED = 12  # migration cells with their number written in
 FLOW_RANGE = 1e-3  # flows under this fraction of the largest share the lightest colour
-BELOW = "below_kill_line"
 
 
 def exits(status: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
