@@ -1,12 +1,9 @@
 """The dashboard's live plots: five figures built once per run and redrawn in place.
 
 A redraw takes the run so far as arrays (:class:`sim.dashboard.session.Snapshot`), moves
-the data of the artists made when the run was built, and encodes each figure as a PNG at
-screen resolution. Nothing is derived from the tables (no pivots, no fates table) and no
-figure is built again. The x axes span the whole horizon from month 0 and the y ranges grow
-in steps, so what does not move with the data (axes, ticks, legends, titles: most of the
-cost of drawing) is drawn once into a background and drawn again only when a range or a
-key changes; a redraw pastes the background and draws the moving artists over it.
+the artists' data and encodes each figure as a PNG (sim/dashboard/redraw.py: the still
+parts are pasted from a background). Nothing is derived from the tables and no figure is
+built again: the x axes span the horizon from month 0, the y ranges grow in steps.
 
 market_share    consumer share by firm, stacked, black lines between tiers
 mau             monthly active users per firm, the five largest named
@@ -16,15 +13,13 @@ kill_line       distance to the kill line per firm, a panel per tier, crossings 
 capital_runway  capital (symlog) and runway (log) per firm, the kill-line runway dashed
 migration       users who switched assistant so far, from -> to
 
-    plots = LivePlots(live)          # the figures of this run, empty
-    pngs = plots.draw(live.snapshot())   # name -> PNG bytes
+    pngs = LivePlots(live).draw(live.snapshot())   # name -> PNG bytes
 """
 
 from __future__ import annotations
 
-import io
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib import colormaps
@@ -32,14 +27,13 @@ from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-from PIL import Image
 
+from sim.dashboard.redraw import PLOT_DPI, InPlace
 from sim.fates import BELOW
 from sim.plots.style import (
     CROSSED_MARKER,
     EXIT_MARKERS,
     KILL_ZONE_COLOUR,
-    PNG_COMPRESSION,
     TIER_LABELS,
     firm_colours,
     firm_order,
@@ -57,7 +51,6 @@ if TYPE_CHECKING:
     from sim.dashboard.session import LiveRun, Snapshot
 
 PLOTS = ("market_share", "mau", "kill_line", "capital_runway", "migration")
-PLOT_DPI = 72  # screen resolution: a smaller PNG each redraw keeps the page responsive
 # The distance panel's view stops this many doublings under the kill line (1/8 of the
 # runway or share threshold): a collapsing firm's distance falls to -15 and more, which
 # would flatten every line near the line itself.
@@ -88,7 +81,7 @@ def until_exit(values: np.ndarray, status: np.ndarray) -> np.ndarray:
     return np.where(after, np.nan, values.astype(float))
 
 
-class LivePlots:
+class LivePlots(InPlace):
     """The five live figures of one run, made empty at month 0 and redrawn in place.
 
     Args:
@@ -114,10 +107,7 @@ class LivePlots:
         self.months = np.arange(self.horizon + 1)
         self.draws = 0  # redraws so far
         self.draw_seconds = 0.0  # the last redraw's wall time
-        self.backgrounds_drawn = 0  # full drawings (the first, and after a range changed)
-        self.moving: dict[str, list] = {name: [] for name in PLOTS}
-        self.stale: set[str] = set(PLOTS)  # figures whose background must be drawn again
-        self.backgrounds: dict[str, Any] = {}
+        super().__init__(PLOTS)
         self.figures: dict[str, Figure] = {
             "market_share": self._market_share(),
             "mau": self._mau(),
@@ -145,45 +135,10 @@ class LivePlots:
             until_exit(series["runway_months"], status),
         )
         self._update_migration(snapshot.moved_m[np.ix_(self.flow_columns, self.flow_columns)])
-        drawn = {name: self._png(name) for name in PLOTS}
+        drawn = {name: self.png(name) for name in PLOTS}
         self.draws += 1
         self.draw_seconds = time.perf_counter() - began
         return drawn
-
-    def _png(self, name: str) -> bytes:
-        figure = self.figures[name]
-        canvas = figure.canvas
-        if name in self.stale:
-            first = name not in self.backgrounds
-            canvas.draw()  # everything but the moving artists (they are animated)
-            if first:
-                # The axes span the horizon and the legends are made: the first layout
-                # holds for the whole run.
-                figure.set_layout_engine("none")
-            self.backgrounds[name] = canvas.copy_from_bbox(figure.bbox)
-            self.stale.discard(name)
-            self.backgrounds_drawn += 1
-        else:
-            canvas.restore_region(self.backgrounds[name])
-        for artist in sorted(self.moving[name], key=lambda artist: artist.get_zorder()):
-            figure.draw_artist(artist)
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(
-            buffer, format="png", compress_level=PNG_COMPRESSION
-        )
-        return buffer.getvalue()
-
-    def _move(self, name: str, artist):
-        """Register an artist that moves with the data (drawn over the background)."""
-        artist.set_animated(True)
-        self.moving[name].append(artist)
-        return artist
-
-    def _set_ylim(self, name: str, ax, low: float, high: float) -> None:
-        """A new y range for ``ax``: the figure's background is drawn again."""
-        if (low, high) != tuple(ax.get_ylim()):
-            ax.set_ylim(low, high)
-            self.stale.add(name)
 
     def _month_axis(self, ax) -> None:
         ax.set_xlim(0, self.horizon)
@@ -197,7 +152,7 @@ class LivePlots:
         self.share_ax = ax
         self.stack: list = []
         self.tier_lines = [
-            self._move("market_share", ax.plot([], [], color="black", linewidth=1.0)[0])
+            self.move("market_share", ax.plot([], [], color="black", linewidth=1.0)[0])
             for _ in self.tiers[:-1]
         ]
         ax.set_ylim(0, 1)
@@ -223,7 +178,7 @@ class LivePlots:
             linewidth=0.3,
         )
         for area in self.stack:
-            self._move("market_share", area)
+            self.move("market_share", area)
         kinds = np.array([self.tier_by_firm[firm] for firm in self.order])
         running = np.zeros(len(x))
         for line, tier in zip(self.tier_lines, self.tiers[:-1], strict=True):
@@ -237,11 +192,11 @@ class LivePlots:
         ax = figure.subplots()
         self.mau_ax = ax
         self.mau_lines = [
-            self._move("mau", ax.plot([], [], color=self.colours[firm], lw=1.5)[0])
+            self.move("mau", ax.plot([], [], color=self.colours[firm], lw=1.5)[0])
             for firm in self.order
         ]
         self.mau_labels = [
-            self._move(
+            self.move(
                 "mau",
                 ax.annotate(
                     "",
@@ -273,7 +228,7 @@ class LivePlots:
             label.set_text(self.display[self.order[index]])
         top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
         if top * 1.05 > self.mau_ax.get_ylim()[1]:
-            self._set_ylim("mau", self.mau_ax, 0, top * 1.3)
+            self.set_ylim("mau", self.mau_ax, 0, top * 1.3)
 
     # ---------------------------------------------------------------- kill line
 
@@ -289,9 +244,9 @@ class LivePlots:
                 firm = self.order[i]
                 colour = self.colours[firm]
                 line = ax.plot([], [], color=colour, lw=1.6, label=self.display[firm])[0]
-                lines.append(self._move("kill_line", line))
+                lines.append(self.move("kill_line", line))
                 edge = ax.plot([], [], color=colour, lw=1.2, ls=":", marker="v", markersize=4)[0]
-                edges.append(self._move("kill_line", edge))
+                edges.append(self.move("kill_line", edge))
             marks = {
                 kind: (
                     ax.scatter([], [], marker=marker, s=55, zorder=4, linewidths=2.0)
@@ -303,7 +258,7 @@ class LivePlots:
                 for kind, marker in {"crossed": CROSSED_MARKER, **EXIT_MARKERS}.items()
             }
             for points in marks.values():
-                self._move("kill_line", points)
+                self.move("kill_line", points)
             clipped = ax.text(
                 0.995,
                 0.03,
@@ -314,10 +269,10 @@ class LivePlots:
                 fontsize=8,
                 visible=False,
             )
-            self._move("kill_line", clipped)
+            self.move("kill_line", clipped)
             self.kill_panels.append((np.array(members), lines, edges, marks, clipped))
             ax.axhspan(-1e3, 0, color=KILL_ZONE_COLOUR, alpha=0.08, zorder=0)
-            self._move("kill_line", ax.axhline(0, color="black", linewidth=2.5, zorder=3))
+            self.move("kill_line", ax.axhline(0, color="black", linewidth=2.5, zorder=3))
             ax.annotate(
                 "kill line",
                 xy=(0.005, 0),
@@ -382,10 +337,11 @@ class LivePlots:
     def _update_kill_line(self, x: np.ndarray, distance: np.ndarray, status: np.ndarray) -> None:
         inside = np.where(distance >= CLIP_BELOW, distance, np.nan)
         edge = np.where(distance < CLIP_BELOW, CLIP_BELOW, np.nan)
-        crossed, crossed_month, exit_month = exits(status)
+        _, crossed_month, exit_month = exits(status)
         exit_kind = status[exit_month, np.arange(status.shape[1])]
-        # a mark sits at the firm's last known distance up to its month, clipped to the view
+        # a mark sits at the firm's last known distance by its month, clipped to the view
         known = np.where(np.isnan(distance), -1, np.arange(len(x))[:, None])
+        last_known = np.maximum.accumulate(known, axis=0)
         drawn: set[str] = set()
         for members, lines, edges, marks, clipped in self.kill_panels:
             for i, line, under in zip(members, lines, edges, strict=True):
@@ -393,26 +349,19 @@ class LivePlots:
                 under.set_data(x, edge[:, i])
             clipped.set_visible(bool(np.isfinite(edge[:, members]).any()))
             for kind, points in marks.items():
-                if kind == "crossed":
-                    chosen = members[crossed[members]]
-                    months = crossed_month[chosen]
-                else:
-                    chosen = members[(exit_month[members] >= 0) & (exit_kind[members] == kind)]
-                    months = exit_month[chosen]
-                rows = [int(np.max(known[: m + 1, i])) for m, i in zip(months, chosen, strict=True)]
-                keep = [r >= 0 for r in rows]
-                chosen, months = chosen[keep], months[keep]
-                rows = [r for r in rows if r >= 0]
-                values = np.maximum(distance[rows, chosen], CLIP_BELOW)
-                points.set_offsets(
-                    np.column_stack([months, values]) if len(rows) else np.empty((0, 2))
+                month = (
+                    crossed_month
+                    if kind == "crossed"
+                    else np.where(exit_kind == kind, exit_month, -1)
                 )
+                chosen = members[month[members] >= 0]
+                rows = last_known[month[chosen], chosen]
+                chosen, rows = chosen[rows >= 0], rows[rows >= 0]
+                values = np.maximum(distance[rows, chosen], CLIP_BELOW)
+                points.set_offsets(np.column_stack([month[chosen], values]))
                 colours = [self.colours[self.order[i]] for i in chosen]
-                if kind == "closed":
-                    points.set_color(colours)
-                else:
-                    points.set_facecolor(colours)
-                if len(rows):
+                (points.set_color if kind == "closed" else points.set_facecolor)(colours)
+                if chosen.size:
                     drawn.add(kind)
         kinds = tuple(k for k in ("crossed", *EXIT_MARKERS) if k in drawn)
         if kinds != self.kill_kinds:
@@ -423,7 +372,7 @@ class LivePlots:
         low = max(
             np.floor(2 * min(float(finite.min()) if finite.size else 0.0, 0.0)) / 2, CLIP_BELOW
         )
-        self._set_ylim("kill_line", self.kill_axes[0], low - 0.25, high + 0.25)
+        self.set_ylim("kill_line", self.kill_axes[0], low - 0.25, high + 0.25)
 
     # ---------------------------------------------------------------- capital and runway
 
@@ -432,7 +381,7 @@ class LivePlots:
         top, bottom = figure.subplots(2, 1, sharex=True)
         self.capital_ax, self.runway_ax = top, bottom
         self.capital_lines = [
-            self._move("capital_runway", top.plot([], [], color=self.colours[firm], lw=1.5)[0])
+            self.move("capital_runway", top.plot([], [], color=self.colours[firm], lw=1.5)[0])
             for firm in self.order
         ]
         top.set_yscale("symlog", linthresh=CAPITAL_LINEAR_BN)
@@ -445,7 +394,7 @@ class LivePlots:
 
         self.runway_floor = self.threshold * RUNWAY_FLOOR_SHARE
         self.runway_lines = [
-            self._move("capital_runway", bottom.plot([], [], color=self.colours[firm], lw=1.5)[0])
+            self.move("capital_runway", bottom.plot([], [], color=self.colours[firm], lw=1.5)[0])
             for firm in self.order
         ]
         bottom.axhspan(0, self.threshold, color=KILL_ZONE_COLOUR, alpha=0.08, zorder=0)
@@ -484,7 +433,7 @@ class LivePlots:
             smallest, largest = float(finite.min()), float(finite.max())
             wanted_low = low if smallest >= low else smallest * 1.5
             wanted_high = high if largest <= high else largest * 1.5
-            self._set_ylim("capital_runway", self.capital_ax, wanted_low, wanted_high)
+            self.set_ylim("capital_runway", self.capital_ax, wanted_low, wanted_high)
 
     # ---------------------------------------------------------------- migration
 
@@ -504,7 +453,7 @@ class LivePlots:
         cmap = colormaps["viridis"].with_extremes(bad="white")
         empty = np.ma.masked_all((len(axis), len(axis)))
         self.flow_image = ax.imshow(empty, cmap=cmap, norm=self.flow_norm, aspect="equal")
-        self._move("migration", self.flow_image)
+        self.move("migration", self.flow_image)
         bar = figure.colorbar(
             self.flow_image, ax=ax, label="users moved (millions, log scale)", shrink=0.8
         )
@@ -515,13 +464,13 @@ class LivePlots:
                 ax.axhline(i - 0.5, color="0.5", linewidth=0.8)
                 ax.axvline(i - 0.5, color="0.5", linewidth=0.8)
         self.flow_texts = [
-            self._move("migration", ax.text(0, 0, "", ha="center", va="center", fontsize=7))
+            self.move("migration", ax.text(0, 0, "", ha="center", va="center", fontsize=7))
             for _ in range(ANNOTATED)
         ]
         self.flow_note = ax.text(
             0.5, 0.5, "no users moved yet", transform=ax.transAxes, ha="center", color="0.4"
         )
-        self._move("migration", self.flow_note)
+        self.move("migration", self.flow_note)
         return figure
 
     def _update_migration(self, grid: np.ndarray) -> None:
