@@ -100,6 +100,7 @@ def images(rc) -> list[bytes]:
 def test_the_page_renders_steps_and_resets_with_a_changed_input(page):
     rc = page
     assert "Month 0 of 4" in month_heading(rc)
+    assert f"plots redraw every {app.PLAY_BATCH_MONTHS} months" in month_heading(rc)
     drawn = images(rc)
     assert len(drawn) == len(app.PLOTS) and all(drawn)
     rc.find(v.Btn, children=["Step"]).widget.click()

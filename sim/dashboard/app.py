@@ -2,7 +2,9 @@
 plots of the run so far: shares, monthly users, distance to the kill line with exits,
 capital and runway, and migration.
 
-Each browser tab has its own live run (sim/dashboard/session.py). A changed control takes
+Each browser tab has its own live run (sim/dashboard/session.py) and its own live plots
+(sim/dashboard/plots.py), redrawn in place after each step; while playing, the run steps
+``PLAY_BATCH_MONTHS`` months between redraws (the page says so). A changed control takes
 effect on reset (the market is rebuilt at month 0 with it): month 0 is a steady state, and
 changing a parameter in the middle of a run would be a different experiment.
 
@@ -19,16 +21,20 @@ import threading
 import time
 
 import solara
+from solara.alias import rw
 
 from sim.dashboard.controls import CONTROLS
+from sim.dashboard.plots import PLOTS, LivePlots
 from sim.dashboard.session import LiveRun
 
 SCENARIO_VARIABLE = "KILLLINE_DASHBOARD_SCENARIO"
 OVERRIDES_VARIABLE = "KILLLINE_DASHBOARD_SET"
 DEFAULT_SCENARIO = "sprint_race"
-PLOT_DPI = 72  # screen resolution: a smaller PNG each month keeps the page responsive
-PLAY_PAUSE_SECONDS = 0.05  # a breath between months while playing, for the page to redraw
-PLOTS = ("market_share", "mau", "kill_line", "capital_runway", "migration")
+# While playing, months stepped between redraws: a month steps in about 10 ms at the
+# default population and the five plots redraw in a few tenths of a second, so drawing
+# every month would spend nearly all the time drawing.
+PLAY_BATCH_MONTHS = 3
+PLAY_PAUSE_SECONDS = 0.05  # a breath between batches while playing, for the page to update
 
 
 def scenario_from_environment():
@@ -40,28 +46,13 @@ def scenario_from_environment():
     return load_scenario(name, overrides)
 
 
-def figures(live: LiveRun) -> dict:
-    """The live plots of the run so far, by name, at screen resolution."""
-    from sim.plots.market import migration_heatmap, monthly_users
-    from sim.plots.run import capital_and_runway, kill_line_distance, market_share
-
-    tables = live.tables()
-    firms = tables["firms"]
-    makers = {
-        "market_share": lambda: market_share(firms),
-        "mau": lambda: monthly_users(firms),
-        "kill_line": lambda: kill_line_distance(firms, tables.get("events")),
-        "capital_runway": lambda: capital_and_runway(
-            firms, runway_threshold=live.scenario.kill_line.runway_months
-        ),
-        "migration": lambda: migration_heatmap(tables["migration"], firms),
-    }
-    drawn = {}
-    for name in PLOTS:
-        figure = makers[name]()
-        figure.set_dpi(PLOT_DPI)
-        drawn[name] = figure
-    return drawn
+def play(live: LiveRun, redraw, playing, batch: int = PLAY_BATCH_MONTHS) -> None:
+    """Step ``live`` ``batch`` months at a time while ``playing()`` holds and the horizon is
+    not reached, calling ``redraw()`` after each batch (the plots are drawn then only)."""
+    while playing() and not live.done:
+        live.step(batch)
+        redraw()
+        time.sleep(PLAY_PAUSE_SECONDS)
 
 
 @solara.component
@@ -114,15 +105,16 @@ def Page() -> None:
             set_error(str(exc))
         set_version(lambda v: v + 1)
 
-    def play(cancel: threading.Event) -> None:
-        while playing and not live.done and not cancel.is_set():
-            advance(1)
-            time.sleep(PLAY_PAUSE_SECONDS)
+    def playing_now(cancel: threading.Event) -> None:
+        if not playing:
+            return
+        play(live, lambda: set_version(lambda v: v + 1), lambda: not cancel.is_set())
         if live.done:
             set_playing(False)
 
-    solara.use_thread(play, dependencies=[playing])
-    drawn = solara.use_memo(lambda: figures(live), [version])
+    solara.use_thread(playing_now, dependencies=[playing])
+    plots = solara.use_memo(lambda: LivePlots(live), [live.resets])
+    drawn = solara.use_memo(lambda: plots.draw(live.snapshot()), [version, live.resets])
 
     solara.Title("killline dashboard")
     with solara.Columns([1, 3]):
@@ -144,10 +136,12 @@ def Page() -> None:
                 f"### Month {live.month} of {live.horizon} ({live.model.date})  \n"
                 f"{live.scenario.run.users:,} simulated users, seed {live.scenario.run.seed}, "
                 f"kill line at {live.scenario.kill_line.runway_months:g} months of runway; "
-                f"stepping {live.months_per_second:.1f} months/s"
+                f"stepping {live.months_per_second:.1f} months/s, "
+                f"plots redrawn in {plots.draw_seconds:.2f} s; "
+                f"while playing, plots redraw every {PLAY_BATCH_MONTHS} months"
             )
             with solara.Columns([1, 1]):
                 for name in PLOTS[:2]:
-                    solara.FigureMatplotlib(drawn[name], format="png")
+                    rw.Image(value=drawn[name], format="png")
             for name in PLOTS[2:]:
-                solara.FigureMatplotlib(drawn[name], format="png")
+                rw.Image(value=drawn[name], format="png")
