@@ -243,3 +243,17 @@ def test_exit_months_reads_fates_of_replicates(tables: dict[str, pd.DataFrame]) 
     figure = ensemble.exit_months(fates(firms, events), MONTHS)
     labels = [ax.get_ylabel() for ax in figure.axes]
     assert labels == ["Indie", "Niche"]  # tier order: the independent before the vertical
+
+
+def test_kill_line_view_clips_a_collapse_and_says_so(tables: dict[str, pd.DataFrame]) -> None:
+    firms = tables["firms"].copy()
+    deep = firms["firm"] == "indie"
+    firms.loc[deep, "distance_to_kill_line"] = firms.loc[deep, "distance_to_kill_line"] - 15.0
+    figure = run.kill_line_distance(firms, tables["events"])
+    (line,) = [line for ax in figure.axes for line in ax.lines if line.get_gid() == "indie"]
+    drawn = np.asarray(line.get_ydata(), dtype=float)
+    assert np.nanmin(drawn) == run.DISTANCE_FLOOR  # on the edge, not at -15
+    low, _ = figure.axes[0].get_ylim()
+    assert low > run.DISTANCE_FLOOR - 1.0  # the other lines keep their room
+    notes = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert any("clipped" in note for note in notes)

@@ -118,13 +118,19 @@ def market_share(firms: pd.DataFrame) -> Figure:
     return figure
 
 
+# the distance panel stops three doublings below the line (an eighth of the threshold);
+# a collapsing firm's distance falls far lower and would flatten every other line
+DISTANCE_FLOOR = -3.0
+
+
 def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) -> Figure:
     """Distance to the kill line per firm, one panel per tier, with crossings and exits.
 
     Each firm is a line of ``distance_to_kill_line`` (log2 units: 0 is the line, 1 is
     twice the threshold, below 0 is past it) that stops at the month the firm leaves the
     market. A dot marks the month it crossed the kill line; a triangle an acquisition, a
-    square a pivot, an x a closure.
+    square a pivot, an x a closure. The view stops at ``DISTANCE_FLOOR`` (values below are
+    drawn on the edge, and the panel says so).
 
     Args:
         firms: the run's firm table.
@@ -154,8 +160,10 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
     axes = figure.subplots(len(panels), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, tier in zip(axes, panels, strict=True):
         lines = []
+        clipped = False
         for firm in (f for f in order if tier_by_firm[f] == tier):
-            line = distance[firm]
+            line = distance[firm].clip(lower=DISTANCE_FLOOR)
+            clipped |= bool((distance[firm] < DISTANCE_FLOOR).any())
             (drawn,) = ax.plot(
                 line.index,
                 line.to_numpy(),
@@ -193,6 +201,16 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
             va="top",
             fontweight="bold",
         )
+        if clipped:  # a collapse runs far below the line: the view keeps the line readable
+            ax.text(
+                0.995,
+                0.02,
+                f"\u25bc view clipped at {DISTANCE_FLOOR:g}: lower values drawn on the edge",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+            )
         ax.set_title(TIER_LABELS.get(tier, tier), loc="left", fontsize=10, fontweight="bold")
         ax.set_ylabel("distance (doublings)")
         ax.legend(
@@ -204,7 +222,7 @@ def kill_line_distance(firms: pd.DataFrame, events: pd.DataFrame | None = None) 
         )
         ax.grid(axis="y", alpha=0.3)
 
-    values = distance.to_numpy(dtype=float)
+    values = distance.clip(lower=DISTANCE_FLOOR).to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     low = min(float(finite.min()) if finite.size else 0.0, 0.0)
     high = max(float(finite.max()) if finite.size else 1.0, 0.0)
