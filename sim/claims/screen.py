@@ -11,8 +11,8 @@ sensitivity`` draws it) over those parameters, on the sampling scale. At every s
 the parameters override every role of the claim, the roles run on the same few seeds, and
 the point's outputs are the share of those replicates in which the claim holds
 (``probability``) and the mean of the claim's key value (``value``). Their elementary
-effects rank the parameters by mu* (the effect of a step of a sixth to two thirds of a
-range, by the grid); the top two or three are what the verdict turns on.
+effects rank the parameters by mu* (the change over a step of two thirds of the range on
+four levels, per whole range); the top two or three are what the verdict turns on.
 
 **Where the verdict flips.** PRIM (sim/experiments/prim.py) over the screen's sample points,
 one row per (point, replicate) with the outcome "the claim holds", searches a box where the
