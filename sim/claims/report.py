@@ -131,14 +131,21 @@ TOP_PARAMETERS = 3
 
 
 def _top(screen: pd.DataFrame, claim: str, output: str) -> pd.DataFrame:
+    """The top parameters by mu* (those that move the output), and any tied with the last."""
     rows = screen[(screen["claim"] == claim) & (screen["output"] == output)]
-    return rows.sort_values("rank").head(TOP_PARAMETERS)
+    moving = rows[rows["mu_star"] > 0]
+    return (moving if len(moving) else rows).sort_values("rank")
 
 
 def _ranked(rows: pd.DataFrame, digits: str) -> str:
     if len(rows) and "note" in rows and rows["note"].iloc[0]:
         return f"no effect ({rows['note'].iloc[0]})"
-    return ", ".join(f"{r.parameter} (mu* {r.mu_star:{digits}})" for r in rows.itertuples())
+    top = rows.head(TOP_PARAMETERS)
+    text = ", ".join(f"{r.parameter} (mu* {r.mu_star:{digits}})" for r in top.itertuples())
+    tied = (
+        int((rows["mu_star"].iloc[len(top) :] == top["mu_star"].iloc[-1]).sum()) if len(top) else 0
+    )
+    return text + (f" and {tied} more tied" if tied else "")
 
 
 def _box_line(flip: Any) -> str:
@@ -166,8 +173,8 @@ def _turns_on(claim: str, screen: pd.DataFrame | None, flips: pd.DataFrame | Non
                 lines.append(f"- Verdict flips (PRIM box): {_box_line(flip)}.")
             else:
                 lines.append(
-                    "- Verdict flips: no PRIM box; "
-                    f"{flip.verdict_inside} across the screened ranges."
+                    f"- Verdict flips: no PRIM box; over the whole screen {flip.verdict_inside}"
+                    f" ({_percent(flip.probability_inside)})."
                 )
     return lines
 

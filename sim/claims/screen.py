@@ -288,6 +288,14 @@ def _mean_known(holds: pd.Series) -> float:
     return float(known.astype(bool).mean()) if len(known) else math.nan
 
 
+def _span(key: str, low: float, high: float) -> str:
+    return (
+        f"{key} = {low:.3g}"
+        if f"{low:.3g}" == f"{high:.3g}"
+        else f"{key} in [{low:.3g}, {high:.3g}]"
+    )
+
+
 def _boxes(
     claim_id: str,
     parameters: Sequence[ScreenParameter],
@@ -335,7 +343,7 @@ def _boxes(
             {
                 "claim": claim_id,
                 "outcome": outcome,
-                "box": "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in limits.items()),
+                "box": "; ".join(_span(k, lo, hi) for k, (lo, hi) in limits.items()),
                 "parameters": ", ".join(limits),
                 "coverage": box.coverage,
                 "density": box.density,

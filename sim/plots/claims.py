@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from sim.plots.style import new_figure, save_figures
 
@@ -127,14 +128,9 @@ def screen_chart(screen: pd.DataFrame, claim: str, top: int = 3) -> Figure:
     ax.set_yticks(y, list(rows["parameter"]), fontsize=7)
     for label, rank in zip(ax.get_yticklabels(), rows["rank"], strict=True):
         label.set_fontweight("bold" if rank <= top else "normal")
-    for source, colour in SOURCE_COLOURS.items():
-        name = (
-            "prior, fitted"
-            if source == "fitted"
-            else ("prior, carried" if source == "carried" else "the claim's lever")
-        )
-        ax.barh([], [], color=colour, label=name)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    names = {"fitted": "prior, fitted", "carried": "prior, carried", "lever": "the claim's lever"}
+    handles = [Patch(color=SOURCE_COLOURS[s], label=names[s]) for s in SOURCE_COLOURS]
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
     ax.set_xlim(left=0.0)
     ax.set_xlabel("mu* on the probability the claim holds (mean |elementary effect|)")
     ax.set_title(f"{claim}: what the verdict turns on (Morris)", fontsize=10, loc="left")
