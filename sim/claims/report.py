@@ -131,7 +131,7 @@ TOP_PARAMETERS = 3
 
 
 def _top(screen: pd.DataFrame, claim: str, output: str) -> pd.DataFrame:
-    """The top parameters by mu* (those that move the output), and any tied with the last."""
+    """The parameters that move the output, by rank (all of them when none does)."""
     rows = screen[(screen["claim"] == claim) & (screen["output"] == output)]
     moving = rows[rows["mu_star"] > 0]
     return (moving if len(moving) else rows).sort_values("rank")
