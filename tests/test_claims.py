@@ -16,6 +16,7 @@ from sim.claims.report import rebuild
 from sim.claims.rules import RULES
 from sim.claims.tasks import distinct_runs, scenario_for
 from sim.experiments.stats import wilson_interval
+from sim.priors import Prior, load_priors
 from sim.schema import ScenarioError
 
 TINY = {"replicates": 3, "users": 1000, "months": 6}
@@ -59,6 +60,14 @@ horizon = 6
 params = { outcome = "firms_crossed", above = 0.0 }
 runs.base = { scenario = "steady" }
 runs.test = { scenario = "steady", set = { "kill_line.runway_months" = 60.0 } }
+
+[claims.S5]
+statement = "A firm crosses a kill line drawn at a long runway (decided by the lever)."
+rule = "outcome_above"
+horizon = 6
+params = { outcome = "firms_crossed", above = 0.0 }
+runs = { run = { scenario = "steady" } }
+screen = { "kill_line.runway_months" = [1.0, 60.0] }
 """
 
 
@@ -82,7 +91,8 @@ def test_claims_file_registers_every_article_claim():
     assert list(spec.claims) == [f"C{i}" for i in range(1, 11)]
     for claim in spec.claims.values():
         assert claim.statement and claim.rule in RULES
-        assert len(claim.screen) >= 2, f"{claim.id}: screen two or three parameters"
+        assert claim.screen, f"{claim.id}: a lever of its own besides the priors"
+        assert not set(claim.screen) & {p.key for p in load_priors()}, claim.id
     assert spec.supported == 0.8 and spec.not_supported == 0.2
 
 
@@ -214,16 +224,27 @@ def test_folder_holds_report_scorecard_and_claims(synthetic_check, tmp_path):
 def test_screen_ranks_the_parameter_that_decides_a_claim(synthetic):
     from sim.claims.screen import screen_claims
 
-    spec = load_claims(synthetic).select(["S4"])
-    claim = spec.claims["S4"]
-    # the stricter line only on the test role: at 6 months the base's threshold decides
-    screened = claim.with_params()
-    object.__setattr__(screened, "screen", {"kill_line.confirm_months": (1.0, 2.0)})
+    spec = load_claims(synthetic).select(["S5"])
+    # a prior that barely moves the claim, beside the lever that decides it
+    prior = Prior("acquisition.value_per_user_rmb", 10.0, 40.0, "log", False, "a test prior")
     size = {"run.users": 800, "run.months": 6, "run.seed": 1}
-    table, flips, facts = screen_claims(spec.replace(screened), size, workers=1)
+    table, flips, facts = screen_claims(spec, size, priors=[prior], trajectories=3, workers=1)
     assert set(table["output"]) == {"probability", "value"}
-    assert facts["runs"] == 2 * 2  # (D + 1) points x two roles x one seed
-    assert list(flips["claim"]) == ["S4"]
+    assert facts["runs"] == 3 * 3  # trajectories x (D + 1) points x one role x one seed
+    ranked = table[table["output"] == "probability"].sort_values("rank")
+    assert list(ranked["parameter"]) == ["kill_line.runway_months", prior.key]
+    assert list(ranked["source"]) == ["lever", "carried"]
+    assert ranked["mu_star"].iloc[0] > 0.5 > ranked["mu_star"].iloc[1]
+    assert list(flips["claim"]) == ["S5"]
+
+
+def test_a_lever_may_not_repeat_a_prior(synthetic):
+    from sim.claims.screen import screen_parameters
+
+    claim = load_claims(synthetic).claims["S5"]
+    prior = Prior("kill_line.runway_months", 3.0, 60.0, "linear", True, "a test prior")
+    with pytest.raises(ScenarioError, match=r"claims\.S5\.screen\.kill_line\.runway_months"):
+        screen_parameters(claim, [prior], synthetic)
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -261,3 +282,49 @@ def test_check_command_writes_the_scorecard(synthetic, tmp_path):
 def test_check_command_bad_claim_is_exit_2(tmp_path):
     code, _, err = cli(["check", "--claim", "C99", "--out", str(tmp_path)])
     assert code == 2 and "claims.C99" in err
+
+
+def test_report_says_what_each_verdict_turns_on(synthetic_check, tmp_path):
+    from sim.claims.report import render
+    from sim.plots.claims import save_claims_plots
+
+    screen = pd.DataFrame(
+        {
+            "claim": "S4",
+            "output": ["probability"] * 4,
+            "parameter": ["a.lever", "b.prior", "c.prior", "d.prior"],
+            "mu": [0.9, 0.3, 0.1, 0.0],
+            "mu_star": [0.9, 0.3, 0.1, 0.0],
+            "sigma": [0.1, 0.2, 0.1, 0.0],
+            "mu_star_conf": [0.1, 0.1, 0.1, 0.0],
+            "rank": [1, 2, 3, 4],
+            "note": "",
+            "source": ["lever", "fitted", "carried", "fitted"],
+        }
+    )
+    flips = pd.DataFrame(
+        [
+            {
+                "claim": "S4",
+                "outcome": "holds",
+                "box": "a.lever in [40, 60]",
+                "parameters": "a.lever",
+                "coverage": 0.9,
+                "density": 0.95,
+                "support": 0.4,
+                "p_value": 0.001,
+                "probability_inside": 0.95,
+                "probability_outside": 0.1,
+                "verdict_inside": "supported",
+                "verdict_outside": "not supported",
+            }
+        ]
+    )
+    tables = {**synthetic_check.tables, "screen": screen, "flips": flips}
+    facts = {**synthetic_check.facts, "screen": {"trajectories": 2, "runs": 8, "prim": {}}}
+    text = render(tables, facts)
+    assert "## What each verdict turns on" in text
+    assert "a.lever (mu* 0.90), b.prior (mu* 0.30), c.prior (mu* 0.10) |" in text
+    assert "supported inside a.lever in [40, 60]" in text and "not supported outside" in text
+    saved = save_claims_plots(tables, {"supported": 0.8, "not_supported": 0.2}, tmp_path)
+    assert saved["screen-S4"].is_file()

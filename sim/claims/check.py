@@ -65,7 +65,7 @@ class ClaimsResult(Result):
         tables: ``scorecard`` (one row per claim), ``replicates`` (one row per (claim,
             replicate): seed, holds, value), ``measures`` (one row per (run, replicate,
             claim, role, measure)); and, when screened, ``screen`` (Morris indices per claim)
-            and ``flips`` (where a verdict flips along the top parameter).
+            and ``flips`` (PRIM boxes where a verdict flips).
         facts: sizes, seeds, executor, timings, the claims file, the log of changes.
     """
 

@@ -95,6 +95,8 @@ def render(
     lines.append("")
     screen = tables.get("screen")
     flips = tables.get("flips")
+    if screen is not None and "screen" in facts:
+        lines += _how_screened(card, screen, flips, facts["screen"])
     for row in card.itertuples():
         lines += [
             f"## {row.claim}: {row.verdict}",
@@ -106,43 +108,11 @@ def render(
             f"{_percent(row.probability)} (95% {_percent(row.low)} - {_percent(row.high)}).",
             f"- Median key value: {_number(row.value_median)} ({row.value_label}).",
         ]
-        if screen is not None and len(screen):
-            mine = screen[(screen["claim"] == row.claim) & (screen["output"] == "probability")]
-            if len(mine):
-                ranked = ", ".join(
-                    f"{r.parameter} (mu* {r.mu_star:.2f})" for r in mine.itertuples()
-                )
-                lines.append(f"- Morris screen of the probability: {ranked}.")
-            values = screen[(screen["claim"] == row.claim) & (screen["output"] == "value")]
-            if len(values):
-                ranked = ", ".join(
-                    f"{r.parameter} (mu* {r.mu_star:.3g})" for r in values.itertuples()
-                )
-                lines.append(f"- Morris screen of the key value: {ranked}.")
-        if flips is not None and len(flips):
-            mine = flips[flips["claim"] == row.claim]
-            for flip in mine.itertuples():
-                if flip.parameter:
-                    lines.append(
-                        f"- Along {flip.parameter}: {flip.levels}. Verdict flips: {flip.flips}."
-                    )
-                else:
-                    lines.append(f"- Verdict flips: {flip.flips}.")
+        lines += _turns_on(row.claim, screen, flips)
         lines.append("")
         for name in (f"claim-{row.claim}", f"screen-{row.claim}"):
             if name in plots:
                 lines += [f"![{name}]({plots[name]})", ""]
-    if screen is not None and "screen" in facts:
-        sf = facts["screen"]
-        lines += [
-            "## How the screens were run",
-            "",
-            f"Morris, {sf.get('trajectories')} trajectories on {sf.get('levels')} levels, "
-            f"{sf.get('replicates')} seeds per point, the check's size; {sf.get('runs')} runs "
-            f"in {sf.get('run_seconds', float('nan')):.0f} s. At this size an effect is a "
-            "screen, not a measurement: it says which parameters to vary next.",
-            "",
-        ]
     lines += [
         *_parameters_section(facts.get("posterior")),
         "## Log of changes to the model after the first check",
@@ -178,6 +148,111 @@ def _parameters_section(posterior: Mapping[str, Any] | None) -> list[str]:
         + (f" Left at a run's value somewhere: {', '.join(fixed)}." if fixed else ""),
         "",
     ]
+
+
+TOP_PARAMETERS = 3
+
+
+def _top(screen: pd.DataFrame, claim: str, output: str) -> pd.DataFrame:
+    """The parameters that move the output, by rank (all of them when none does)."""
+    rows = screen[(screen["claim"] == claim) & (screen["output"] == output)]
+    moving = rows[rows["mu_star"] > 0]
+    return (moving if len(moving) else rows).sort_values("rank")
+
+
+def _ranked(rows: pd.DataFrame, digits: str) -> str:
+    if len(rows) and "note" in rows and rows["note"].iloc[0]:
+        return f"no effect ({rows['note'].iloc[0]})"
+    top = rows.head(TOP_PARAMETERS)
+    text = ", ".join(f"{r.parameter} (mu* {r.mu_star:{digits}})" for r in top.itertuples())
+    tied = (
+        int((rows["mu_star"].iloc[len(top) :] == top["mu_star"].iloc[-1]).sum()) if len(top) else 0
+    )
+    return text + (f" and {tied} more tied" if tied else "")
+
+
+def _box_line(flip: Any) -> str:
+    return (
+        f"{flip.verdict_inside} inside {flip.box} (probability {_percent(flip.probability_inside)}"
+        f"; coverage {flip.coverage:.2f}, density {flip.density:.2f}, support "
+        f"{flip.support:.2f}, quasi-p {flip.p_value:.2g}), {flip.verdict_outside} outside "
+        f"({_percent(flip.probability_outside)})"
+    )
+
+
+def _turns_on(claim: str, screen: pd.DataFrame | None, flips: pd.DataFrame | None) -> list[str]:
+    """A claim's lines of what its verdict turns on: the top parameters and its boxes."""
+    lines = []
+    if screen is not None and len(screen):
+        top = _top(screen, claim, "probability")
+        if len(top):
+            lines.append(f"- Turns on (Morris mu* on the probability): {_ranked(top, '.2f')}.")
+        top = _top(screen, claim, "value")
+        if len(top):
+            lines.append(f"- The key value turns on: {_ranked(top, '.3g')}.")
+    if flips is not None and len(flips):
+        for flip in flips[flips["claim"] == claim].itertuples():
+            if flip.box:
+                lines.append(f"- Verdict flips (PRIM box): {_box_line(flip)}.")
+            else:
+                lines.append(
+                    f"- Verdict flips: no PRIM box; over the whole screen {flip.verdict_inside}"
+                    f" ({_percent(flip.probability_inside)})."
+                )
+    return lines
+
+
+def _how_screened(
+    card: pd.DataFrame, screen: pd.DataFrame, flips: pd.DataFrame | None, sf: Mapping[str, Any]
+) -> list[str]:
+    """The screens' summary table and how they were run."""
+    lines = [
+        "## What each verdict turns on",
+        "",
+        "| claim | verdict | over the screen | top parameters (mu* on the probability) "
+        "| where the verdict flips |",
+        "|---|---|---|---|---|",
+    ]
+    for row in card.itertuples():
+        boxes, overall = "none", float("nan")
+        if flips is not None and len(flips):
+            mine = flips[(flips["claim"] == row.claim) & (flips["box"] != "")]
+            if "probability_screen" in flips:
+                found = flips.loc[flips["claim"] == row.claim, "probability_screen"]
+                overall = float(found.iloc[0]) if len(found) else overall
+            if len(mine):
+                boxes = "; ".join(
+                    f"{f.verdict_inside} in {f.box} ({_percent(f.probability_inside)})"
+                    for f in mine.itertuples()
+                )
+        top = _ranked(_top(screen, row.claim, "probability"), ".2f")
+        lines.append(f"| {row.claim} | {row.verdict} | {_percent(overall)} | {top} | {boxes} |")
+    prim = sf.get("prim", {})
+    parameters = sf.get("parameters", {})
+    counts = sorted(set(parameters.values())) or ["?"]
+    span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    lines += [
+        "",
+        "### How the screens were run",
+        "",
+        "Each claim's Morris screen varies every prior of seeds/priors.toml (fitted and "
+        "carried, uniform on its range or its logarithm) and the claim's own levers "
+        f"(seeds/claims.toml), {span} parameters: {sf.get('trajectories')} trajectories on "
+        f"{sf.get('levels')} levels, "
+        f"{sf.get('replicates')} seeds per point, {sf.get('points', '?')} points in all, the "
+        f"check's size; {sf.get('runs')} runs in {sf.get('run_seconds', float('nan')):.0f} s. "
+        "Over the screen: the share of the screen's (point, seed) runs in which the claim "
+        "holds, the parameters drawn across their ranges. "
+        "At this size mu* ranks parameters; it does not measure their effects. Where a "
+        "verdict flips: PRIM (sim/experiments/prim.py) over the (point, seed) rows, a box "
+        "where the claim holds at the supported threshold's density or fails at the not "
+        "supported one's, reported when the verdict inside differs from outside "
+        f"(peel alpha {prim.get('peel_alpha', '?')}, minimum support "
+        f"{prim.get('min_support', '?')}, at most {prim.get('max_dimensions', '?')} "
+        f"parameters, quasi-p-values at most {prim.get('max_p_value', '?')}).",
+        "",
+    ]
+    return lines
 
 
 def write_report(result: Any, folder: Path, plots: bool) -> None:

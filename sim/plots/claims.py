@@ -6,7 +6,9 @@ Both read a check's tables only (``scorecard``, ``replicates``; sim/claims/check
   interval, coloured by verdict, with the verdict thresholds drawn;
 * :func:`claim_chart`: per claim, the distribution over replicates of the claim's key
   value (each replicate a dot, filled where the claim held), the evidence behind the
-  verdict.
+  verdict;
+* :func:`screen_chart`: per screened claim (table ``screen``), mu* of every parameter on
+  the probability, most influential first, the top ones named (what the verdict turns on).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from sim.plots.style import new_figure, save_figures
 
@@ -96,6 +99,45 @@ def claim_chart(replicates: pd.DataFrame, claim: str, label: str, statement: str
     return figure
 
 
+SOURCE_COLOURS = {"fitted": "#08519c", "carried": "#6baed6", "lever": "#e6550d"}
+
+
+def screen_chart(screen: pd.DataFrame, claim: str, top: int = 3) -> Figure:
+    """A claim's Morris screen of its probability: mu* bars with their confidence
+    intervals, coloured by where the parameter comes from, the ``top`` ones in bold.
+
+    Args:
+        screen: the check's screen table (one row per (claim, output, parameter)).
+        claim: the claim's id.
+        top: how many parameters to name as what the verdict turns on.
+    """
+    rows = screen[(screen["claim"] == claim) & (screen["output"] == "probability")]
+    rows = rows.sort_values("rank", ascending=False)
+    figure = new_figure(7.0, 0.28 * len(rows) + 1.4)
+    ax = figure.subplots()
+    y = np.arange(len(rows))
+    sources = rows["source"] if "source" in rows else pd.Series("lever", index=rows.index)
+    ax.barh(
+        y,
+        rows["mu_star"].to_numpy(dtype=float),
+        xerr=rows["mu_star_conf"].to_numpy(dtype=float),
+        color=[SOURCE_COLOURS.get(s, "#a0a0a0") for s in sources],
+        ecolor="0.5",
+        capsize=2,
+    )
+    ax.set_yticks(y, list(rows["parameter"]), fontsize=7)
+    for label, rank in zip(ax.get_yticklabels(), rows["rank"], strict=True):
+        label.set_fontweight("bold" if rank <= top else "normal")
+    names = {"fitted": "prior, fitted", "carried": "prior, carried", "lever": "the claim's lever"}
+    handles = [Patch(color=SOURCE_COLOURS[s], label=names[s]) for s in SOURCE_COLOURS]
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="lower right")
+    ax.set_xlim(left=0.0)
+    ax.set_xlabel("mu* on the probability the claim holds (mean |elementary effect|)")
+    ax.set_title(f"{claim}: what the verdict turns on (Morris)", fontsize=10, loc="left")
+    ax.grid(axis="x", alpha=0.3)
+    return figure
+
+
 def save_claims_plots(
     tables: Mapping[str, pd.DataFrame], thresholds: Mapping[str, float], folder: Path
 ) -> dict[str, Path]:
@@ -108,13 +150,8 @@ def save_claims_plots(
             tables["replicates"], row.claim, row.value_label, row.statement
         )
     if "screen" in tables and len(tables["screen"]):
-        from sim.plots.analysis import morris_chart
-
         screen = tables["screen"]
         for claim in dict.fromkeys(screen["claim"]):
-            rows = screen[(screen["claim"] == claim) & (screen["output"] == "probability")]
-            makers[f"screen-{claim}"] = lambda rows=rows: morris_chart(
-                rows.rename(columns={"output": "outcome"}), "probability"
-            )
+            makers[f"screen-{claim}"] = lambda claim=claim: screen_chart(screen, claim)
     paths = save_figures(makers, folder)
     return dict(zip(makers, paths, strict=True))
