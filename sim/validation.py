@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 # measures read from the run's tables: firm measures from `firms`, the rest from `market`
-FIRM_MEASURES = ("mau_m", "users_m")
+FIRM_MEASURES = ("mau_m", "users_m", "api_share", "api_tokens_tn")
 MARKET_MEASURES = ("adopters_m", "active_users_m", "mau_in_market_m")
 BAND = (0.05, 0.95)
 POINT_COLUMNS = (
@@ -204,6 +204,14 @@ def window_values(
     return value
 
 
+def point_values(paths: _Paths, point: Point) -> np.ndarray | None:
+    """Per replicate, the simulated value of an observed point (its window's mean, or its
+    largest / smallest month for an "at most" / "at least" bound); None when the model does
+    not have the measure."""
+    stat = {"at_most": "max", "at_least": "min"}.get(point.basis, "mean")
+    return window_values(paths, point, stat)
+
+
 def _meets(values: np.ndarray, op: str, target: float, tolerance: float = 0.0) -> np.ndarray:
     if op == "at_least":
         return values >= target
@@ -227,8 +235,7 @@ def point_table(tables: dict[str, pd.DataFrame], panel: Panel) -> pd.DataFrame:
     ensemble = "replicate" in tables["firms"] and tables["firms"]["replicate"].nunique() > 1
     paths, rows = _Paths(tables), []
     for point in panel.points:
-        stat = {"at_most": "max", "at_least": "min"}.get(point.basis, "mean")
-        values = window_values(paths, point, stat)
+        values = point_values(paths, point)
         row = {name: getattr(point, name) for name in ("id", "firm", "measure", "basis")}
         row |= {"start": point.start, "end": point.end, "observed": point.value}
         row |= {"source": point.source}

@@ -133,7 +133,15 @@ def test_only_the_cli_parses_arguments_and_nothing_imports_it():
         ["validate", "sprint_race"],
         *(
             [command, "--help"]
-            for command in ("run", "ensemble", "sweep", "sensitivity", "compare", "dashboard")
+            for command in (
+                "run",
+                "ensemble",
+                "sweep",
+                "sensitivity",
+                "compare",
+                "dashboard",
+                "calibrate",
+            )
         ),
     ],
 )

@@ -9,6 +9,7 @@
     killline sweep SCENARIO --param key.path=v1,v2,... [--replicates N]
     killline sensitivity SCENARIO --method morris|sobol --param key.path=lo:hi [--samples N]
     killline check [--replicates N] [--claim ID]... [--screen] [--scheduler ADDRESS]
+    killline calibrate [--generations N] [--particles N] [--fit-until YYYY-MM] [--resume DIR]
     killline dashboard [SCENARIO] [--port N]
 
 Exit codes: 0 done; 1 a run of an ensemble, sweep or analysis failed; 2 bad input (a
@@ -16,7 +17,8 @@ malformed scenario, an unknown key, a value out of range, a missing file: one li
 the file, the key path and what is allowed); 130 interrupted (Ctrl-C).
 
 The one-run commands are in commands_run.py, the multi-run ones in commands_batch.py,
-``compare`` and ``dashboard`` in commands_explore.py, what they share in common.py.
+``calibrate`` in commands_calibrate.py, ``compare`` and ``dashboard`` in
+commands_explore.py, what they share in common.py.
 Handlers import the model, pandas and plotting when they run: ``--help``, ``list`` and
 ``validate`` load none of them.
 """
@@ -41,7 +43,13 @@ if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
 import argparse  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
-from sim.cli import commands_batch, commands_check, commands_explore, commands_run  # noqa: E402
+from sim.cli import (  # noqa: E402
+    commands_batch,
+    commands_calibrate,
+    commands_check,
+    commands_explore,
+    commands_run,
+)
 from sim.cli.common import (  # noqa: E402
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -71,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_run.register(sub)
     commands_batch.register(sub)
     commands_check.register(sub)
+    commands_calibrate.register(sub)
     commands_explore.register(sub)
     return parser
 
