@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.priors import Prior, PriorEntry, load_priors
+from sim.priors import Prior, PriorEntry, load_priors, lookup
 from sim.schema_types import SEEDS_DIR, ScenarioError
 
 if TYPE_CHECKING:
@@ -320,15 +320,6 @@ def _defaults() -> Mapping[str, Any]:
     return load_defaults()[0]
 
 
-def _lookup(tree: Mapping[str, Any], key: str) -> Any:
-    node: Any = tree
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def fixed_keys(
     scenario: Scenario, posterior: Posterior, fixed: Iterable[str] = ()
 ) -> tuple[str, ...]:
@@ -339,7 +330,7 @@ def fixed_keys(
     return tuple(
         key
         for key in posterior.parameters
-        if key in kept or _lookup(tree, key) != _lookup(_defaults(), key)
+        if key in kept or lookup(tree, key) != lookup(_defaults(), key)
     )
 
 
@@ -353,9 +344,7 @@ def replicate_parameters(
     keep = fixed_keys(scenario, posterior, fixed)
     tree = scenario.to_dict() if keep else {}
     drawn = posterior.draw(scenario.run.seed, index)
-    return {
-        key: float(_lookup(tree, key)) if key in keep else value for key, value in drawn.items()
-    }
+    return {key: float(lookup(tree, key)) if key in keep else value for key, value in drawn.items()}
 
 
 def replicate_scenario(

@@ -114,7 +114,7 @@ def read_priors(path: str | Path) -> tuple[Prior, ...]:
         if entry.key in seen:
             raise ScenarioError(path, where, f"{entry.key!r} has two priors; give one")
         seen.add(entry.key)
-        value = _lookup(defaults, entry.key)
+        value = lookup(defaults, entry.key)
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ScenarioError(
                 path, where, f"{entry.key!r} is not a numeric parameter of seeds/parameters.toml"
@@ -129,7 +129,8 @@ def read_priors(path: str | Path) -> tuple[Prior, ...]:
     return tuple(table)
 
 
-def _lookup(tree: Mapping[str, Any], key: str) -> Any:
+def lookup(tree: Mapping[str, Any], key: str) -> Any:
+    """The value at a dotted key path of a nested table (None when it is not there)."""
     node: Any = tree
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
