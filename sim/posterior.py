@@ -232,11 +232,7 @@ def _numbers(path: Path, where: str, value: Any) -> np.ndarray:
 
 
 def _is_parameter(defaults: Mapping[str, Any], key: str) -> bool:
-    node: Any = defaults
-    for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
+    node = lookup(defaults, key)
     return isinstance(node, int | float) and not isinstance(node, bool)
 
 

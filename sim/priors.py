@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from sim.schema_types import SEEDS_DIR, ScenarioError, Strict
+from sim.schema_types import SEEDS_DIR, ScenarioError, Strict, schema_error
 
 PRIORS_FILE = SEEDS_DIR / "priors.toml"
 
@@ -90,10 +90,6 @@ class Prior:
         return f"{self.key} ~ {kind}({self.low:g}, {self.high:g})"
 
 
-def _where(loc: Sequence[Any]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
 def read_priors(path: str | Path) -> tuple[Prior, ...]:
     """Read and check a priors file: each key a parameter of the scenario schema, unique,
     with its default value inside the range (one-line ScenarioError otherwise)."""
@@ -104,8 +100,7 @@ def read_priors(path: str | Path) -> tuple[Prior, ...]:
     try:
         parsed = PriorFile.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ScenarioError(path, _where(error["loc"]), error["msg"].lower()) from None
+        raise schema_error(path, exc) from None
     defaults, _ = load_defaults()
     seen: set[str] = set()
     table = []

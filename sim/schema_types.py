@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -101,6 +101,14 @@ class ScenarioError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # rebuilt from its three parts, so a worker's error reaches the user intact
         return (type(self), (self.file, self.path, self.message))
+
+
+def schema_error(file: str | Path, exc: ValidationError) -> ScenarioError:
+    """A file's first schema error as one line: the key path (``a.b[2].c``) and pydantic's
+    message."""
+    error = exc.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    return ScenarioError(file, where.lstrip("."), error["msg"].lower())
 
 
 class Strict(BaseModel):

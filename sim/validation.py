@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from sim.schema_types import SEEDS_DIR, ScenarioError, Strict, YearMonth
+from sim.schema_types import SEEDS_DIR, ScenarioError, Strict, YearMonth, schema_error
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -122,9 +122,7 @@ def load_panel(name: str) -> Panel:
     try:
         panel = Panel.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        raise ScenarioError(path, where.lstrip("."), error["msg"].lower()) from None
+        raise schema_error(path, exc) from None
     ids = [p.id for p in panel.points] + [a.id for a in panel.aims]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:

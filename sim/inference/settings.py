@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from sim.schema_types import SEEDS_DIR, ScenarioError, Strict, YearMonth
+from sim.schema_types import SEEDS_DIR, Strict, YearMonth, schema_error
 
 SETTINGS_FILE = SEEDS_DIR / "inference.toml"
 
@@ -82,9 +82,7 @@ def read_settings(path: str | Path) -> Settings:
     try:
         parsed = SettingsFile.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        raise ScenarioError(path, where.lstrip("."), error["msg"].lower()) from None
+        raise schema_error(path, exc) from None
     block = parsed.calibration.model_dump()
     return Settings(**block, floor=parsed.distance.floor, weights=dict(parsed.distance.weights))
 
