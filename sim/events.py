@@ -140,6 +140,8 @@ class EventSchedule:
                 firm = model.firm(event.firm)
                 if firm.in_market and not firm.collapsing:
                     firm.receive(event.amount_bn, "round")
+                    if not event.public:
+                        funding.record_round(model, event.amount_bn)
                     model.log_event(
                         event.kind,
                         event.firm,

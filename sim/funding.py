@@ -26,13 +26,15 @@ if TYPE_CHECKING:
 
 def raise_funds(model: AIMarket) -> None:
     """Parents review and fund their units from their cash; venture firms are valued and
-    may raise from private investors or, if they are among the state funds' picks, from
-    a state fund."""
+    may list in an IPO window or raise a round: a listed firm from its exchange, an unlisted
+    one from private investors, who put at most their year's money into the sector and back
+    the best terms first; a round they refuse can come from a state fund if the firm is
+    among its picks."""
     rules = model.params.funding
     parents.close_month(model)
     index = valuation.sentiment_index(model)
     window = model.ipo_window_open
-    picks = state_fund_picks(model)
+    seekers: list[tuple[Firm, float]] = []
     for firm in model.firms_in_market():
         if firm.funding_source == "parent":
             if firm.collapsing:
@@ -55,17 +57,38 @@ def raise_funds(model: AIMarket) -> None:
             model.log_event("ipo", firm.firm_id, f"valued {firm.valuation_bn:.1f} bn", amount)
             continue
         burn = firm.burn
-        if burn <= 0 or firm.cash_runway >= rules.seek_below_runway_months:
-            continue
-        amount = rules.round_runway_months * burn
-        if amount <= rules.max_dilution * (firm.valuation_bn + amount):
+        if burn > 0 and firm.cash_runway < rules.seek_below_runway_months:
+            seekers.append((firm, rules.round_runway_months * burn))
+    # investors take the best terms first: the most valuation per RMB asked
+    seekers.sort(key=lambda fa: fa[0].valuation_bn / fa[1], reverse=True)
+    picks = state_fund_picks(model)
+    for firm, amount in seekers:
+        fits = amount <= rules.max_dilution * (firm.valuation_bn + amount)
+        # a listed firm sells new shares on its exchange, not to the sector's venture funds
+        if fits and (firm.listed or amount <= venture_money_left(model)):
             # the climate sets how many investors are in the market, and so how fast
             if model.rng.random() < min(1.0, rules.round_close * model.sentiment):
                 firm.receive(amount, "round")
+                if not firm.listed:
+                    record_round(model, amount)
                 model.log_event("round", firm.firm_id, f"valued {firm.valuation_bn:.1f} bn", amount)
         elif firm in picks and model.rng.random() < rules.state_fund_close:
             firm.receive(amount, "round")
             model.log_event("state_round", firm.firm_id, "state fund", amount)
+
+
+def venture_money_left(model: AIMarket) -> float:
+    """What private investors still put into the sector's model makers this year (bn):
+    ``venture_money_bn_year`` times the funding climate, less the rounds closed in the
+    last 12 months (the model's and the scenario's)."""
+    rules = model.params.funding
+    raised = sum(amount for month, amount in model.venture_rounds if month > model.month - 12)
+    return rules.venture_money_bn_year * model.sentiment - raised
+
+
+def record_round(model: AIMarket, amount_bn: float) -> None:
+    """Book a private round against the year's venture money."""
+    model.venture_rounds.append((model.month, amount_bn))
 
 
 def state_fund_picks(model: AIMarket) -> list[Firm]:
@@ -189,6 +212,7 @@ def takeover(
 def start(model: AIMarket) -> None:
     """Month 0 of the money: parents open their accounts and venture firms are valued."""
     model.parent_accounts = parents.open_accounts(model)
+    model.venture_rounds = []
     value_firms(model)
 
 

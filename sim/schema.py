@@ -284,16 +284,19 @@ class PriceCut(EventBase):
 
 
 class FundingRound(EventBase):
-    """A known round or IPO: cash in at a month."""
+    """A known round or IPO: cash in at a month. A private round uses the year's venture
+    money (``funding.venture_money_bn_year``); an IPO's proceeds (`public`) do not."""
 
     kind: Literal["funding_round"]
     firm: FirmId
     month: YearMonth
     amount_bn: Bn
+    public: bool = False
 
 
 class FundingClimate(EventBase):
-    """From a month on, the odds of venture rounds are multiplied by `sentiment`."""
+    """From a month on, the odds of venture rounds and the year's venture money are
+    multiplied by `sentiment`."""
 
     kind: Literal["funding_climate"]
     start: YearMonth

@@ -77,6 +77,7 @@ class Funding(Strict):
     seek_below_runway_months: Months
     round_runway_months: Months
     round_close: Fraction
+    venture_money_bn_year: NonNegative
     max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
     revenue_multiple: NonNegative
     team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]
