@@ -82,6 +82,15 @@ class EventSchedule:
             )
         )
 
+    def private_rounds_due(self, after: int, through: int) -> float:
+        """The scheduled private rounds (bn) due after month `after`, up to `through`."""
+        return sum(
+            event.amount_bn
+            for month in range(after + 1, through + 1)
+            for event in self.due.get(month, [])
+            if isinstance(event, FundingRound) and not event.public
+        )
+
     def fire(self, month: int) -> None:
         """Apply every event due in `month`."""
         for event in self.due.get(month, []):

@@ -78,12 +78,17 @@ def raise_funds(model: AIMarket) -> None:
 
 
 def venture_money_left(model: AIMarket) -> float:
-    """What private investors still put into the sector's model makers this year (bn):
-    ``venture_money_bn_year`` times the funding climate, less the rounds closed in the
-    last 12 months (the model's and the scenario's)."""
+    """What private investors will still put into the sector's model makers now (bn): a
+    year's money (``venture_money_bn_year`` times the funding climate) less the private
+    rounds closed in the last 12 months (the model's, the scenario's and, in the first
+    year, those of the year to month 0) and less the scenario's rounds that close within
+    ``commitment_months``: their investors signed the term sheets before the close."""
     rules = model.params.funding
     raised = sum(amount for month, amount in model.venture_rounds if month > model.month - 12)
-    return rules.venture_money_bn_year * model.sentiment - raised
+    committed = model.schedule_of_events.private_rounds_due(
+        model.month, model.month + rules.commitment_months
+    )
+    return rules.venture_money_bn_year * model.sentiment - raised - committed
 
 
 def record_round(model: AIMarket, amount_bn: float) -> None:
@@ -210,9 +215,12 @@ def takeover(
 
 
 def start(model: AIMarket) -> None:
-    """Month 0 of the money: parents open their accounts and venture firms are valued."""
+    """Month 0 of the money: parents open their accounts, venture firms are valued, and
+    the private rounds of the year to month 0 (``prior_rounds_bn``, months -11..0) are on
+    the venture window, so that month 0 is not a year whose money nobody has touched."""
     model.parent_accounts = parents.open_accounts(model)
-    model.venture_rounds = []
+    prior = model.params.funding.prior_rounds_bn
+    model.venture_rounds = [(m - 11, bn) for m, bn in enumerate(prior) if bn > 0]
     value_firms(model)
 
 

@@ -34,6 +34,7 @@ The file (TOML):
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import tempfile
@@ -239,10 +240,58 @@ def _is_parameter(defaults: Mapping[str, Any], key: str) -> bool:
 # ---------------------------------------------------------------------------- writing
 
 
+# what a calibration's evaluation runs: the model, its scenario, the panel's summaries and
+# the distance; code_hash follows their imports, except into the figures (sim/plots draws,
+# it computes no result), so interfaces, plots and reports stay out
+MODEL_ENTRY = (
+    "model.py",
+    "scenario.py",
+    "validation.py",
+    "inference/summaries.py",
+    "inference/distance.py",
+)
+NOT_MODEL = ("plots",)
+
+
+def model_modules(root: Path = CODE_DIR, entry: Sequence[str] = MODEL_ENTRY) -> list[Path]:
+    """The modules under `root` that `entry` imports, directly or not (read from the
+    source's import statements, so a module imported only for type checking counts)."""
+    seen: set[Path] = set()
+    todo = [root / name for name in entry]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        for name in _imported(ast.parse(path.read_bytes())):
+            parts = name.split(".")[1:]
+            if parts and parts[0] in NOT_MODEL:
+                continue
+            for candidate in (
+                root.joinpath(*parts).with_suffix(".py"),
+                root.joinpath(*parts, "__init__.py"),
+            ):
+                if parts and candidate.is_file():
+                    todo.append(candidate)
+    return sorted(seen)
+
+
+def _imported(tree: ast.AST) -> Iterable[str]:
+    """Dotted names of the `sim` modules a module's import statements may load."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("sim."))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sim":
+            yield node.module
+            # `from sim import parents` or `from sim.x import y` may name modules
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+
+
 def code_hash(root: Path = CODE_DIR) -> str:
-    """SHA-256 of the model's code (every .py under sim/, by relative path and content)."""
+    """SHA-256 of the model's code: the modules a calibration's evaluation imports
+    (:func:`model_modules`), by relative path and content."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in model_modules(root):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

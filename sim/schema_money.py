@@ -78,6 +78,9 @@ class Funding(Strict):
     round_runway_months: Months
     round_close: Fraction
     venture_money_bn_year: NonNegative
+    # the private rounds (bn) of the 12 months to month 0, oldest first (months -11..0)
+    prior_rounds_bn: Annotated[list[NonNegative], Field(min_length=12, max_length=12)]
+    commitment_months: Annotated[int, Field(ge=0, le=24)]  # term sheet to announced close
     max_dilution: Annotated[float, Field(gt=0.0, lt=1.0)]
     revenue_multiple: NonNegative
     team_quality_floor: Annotated[float, Field(ge=0.0, lt=1.0)]

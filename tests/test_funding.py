@@ -13,6 +13,7 @@ import pytest
 from helpers import KIMI_FORCED, PRESENCE_SQUEEZE, firm_rows, paired, simulate, small
 
 from sim import funding
+from sim.calendar import month_index
 from sim.model import AIMarket
 
 SEEDS = (1, 2, 3)
@@ -139,19 +140,114 @@ def private_rounds(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return events[events["kind"].isin(["round", "funding_round"])]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_private_rounds_stay_within_the_years_venture_money(seed):
+def year_of_money(scenario, month: int) -> float:
+    """The venture money in force at `month`: the scenario's, or a shift's from its month."""
+    money = scenario.funding.venture_money_bn_year
+    for event in scenario.events:
+        key = "funding.venture_money_bn_year"
+        shift = event.kind == "parameter_shift" and key in event.set
+        if shift and month >= month_index(event.month, scenario.run.start):
+            money = event.set[key]
+    return money * scenario.funding.sentiment
+
+
+def scheduled_private(scenario) -> pd.DataFrame:
+    """The scenario's private rounds by simulation month."""
+    start = scenario.run.start
+    rows = [
+        (month_index(e.month, start), e.amount_bn)
+        for e in scenario.events
+        if e.kind == "funding_round" and not e.public
+    ]
+    return pd.DataFrame(rows, columns=["month", "amount_bn"])
+
+
+@pytest.mark.parametrize(
+    ("name", "seed"), [("status_quo", s) for s in SEEDS] + [("sprint_race", 1)]
+)
+def test_private_rounds_stay_within_the_years_venture_money(name, seed):
     """When the model closes a round, the private rounds of the last 12 months up to it
-    (the scenario's scheduled ones too) add up to no more than the year's venture money."""
-    scenario = small("history_2024", {"funding.round_close": 1.0})
-    rounds = private_rounds(simulate(scenario, seed).tables()).reset_index(drop=True)
-    budget = scenario.funding.venture_money_bn_year * scenario.funding.sentiment
+    (the scenario's, the model's and the year to month 0's), with the scenario's rounds
+    committed to close within ``commitment_months``, add up to no more than the year's
+    venture money then."""
+    scenario = small(name, {"funding.round_close": 1.0})
+    rules = scenario.funding
+    prior = pd.DataFrame(
+        {"month": range(-11, 1), "kind": "prior", "amount_bn": rules.prior_rounds_bn}
+    )
+    rounds = private_rounds(simulate(scenario, seed).tables())
+    # a listed firm's follow-on is sold on its exchange, not to the venture funds
+    listed = {
+        e.firm: month_index(e.month, scenario.run.start)
+        for e in scenario.events
+        if e.kind == "funding_round" and e.public
+    }
+    on_exchange = [
+        listed.get(f, 10**6) <= m for f, m in zip(rounds["firm"], rounds["month"], strict=True)
+    ]
+    rounds = rounds[~pd.Series(on_exchange, index=rounds.index)]
+    rounds = pd.concat([prior, rounds[["month", "kind", "amount_bn"]]], ignore_index=True)
+    ahead = scheduled_private(scenario)
     closed = rounds.index[rounds["kind"] == "round"]
     assert len(closed) >= 1
     for i in closed:
         month = rounds.loc[i, "month"]
         window = rounds.loc[:i]
-        assert window.loc[window["month"] > month - 12, "amount_bn"].sum() <= budget + 1e-9
+        raised = window.loc[window["month"] > month - 12, "amount_bn"].sum()
+        due = ahead["month"].between(month + 1, month + rules.commitment_months)
+        committed = ahead.loc[due, "amount_bn"].sum()
+        assert raised + committed <= year_of_money(scenario, month) + 1e-9
+
+
+def test_month_zero_inherits_the_year_befores_rounds():
+    """The window opens with the year to month 0 on it: at month 0 of the 2026 roster only
+    2025's leftover is there to raise, less StepFun's round of January (committed), and
+    2025's months roll off the window one by one."""
+    scenario = small("status_quo")
+    model = AIMarket(scenario, rng=1)
+    rules = model.params.funding
+    prior = rules.prior_rounds_bn
+    stepfun = scheduled_private(scenario)["amount_bn"].sum()
+    assert stepfun > 0
+    left = funding.venture_money_left(model)
+    assert left == pytest.approx(rules.venture_money_bn_year - sum(prior) - stepfun)
+    model.month += 3
+    # StepFun's round has closed on the scenario's month 1 (recorded when it fires)
+    funding.record_round(model, stepfun)
+    assert funding.venture_money_left(model) == pytest.approx(left + sum(prior[:3]))
+
+
+def test_committed_rounds_hold_back_the_models_rounds():
+    """Investors who signed a scheduled round's term sheet have no money for the model's
+    rounds: without commitments the history's model makers raise rounds beside the
+    observed ones (2024's money frees up before the scheduled rounds close), with them
+    they raise fewer."""
+    seeds = range(1, 7)
+
+    def raised(overrides) -> float:
+        scenario = small("history_2024", {"funding.state_fund_close": 0.0, **overrides})
+        return sum(model_rounds(simulate(scenario, s).tables())["amount_bn"].sum() for s in seeds)
+
+    assert raised({"funding.commitment_months": 0}) > raised({}) + 1.0
+
+
+def test_a_year_of_prior_rounds_holds_back_the_first_years_rounds():
+    """Start the 2026 scenarios with an untouched year of money (the window empty at month
+    0) and their venture-funded firms raise more in 2026 than after 2025's 9.4 bn."""
+    seeds = range(1, 7)
+    full = small("status_quo", {"funding.state_fund_close": 0.0})
+    empty = small(
+        "status_quo", {"funding.state_fund_close": 0.0, "funding.prior_rounds_bn": [0.0] * 12}
+    )
+
+    def first_year(scenario) -> float:
+        total = 0.0
+        for s in seeds:
+            rounds = model_rounds(simulate(scenario, s).tables())
+            total += rounds.loc[rounds["month"] <= 12, "amount_bn"].sum()
+        return total
+
+    assert first_year(empty) > first_year(full)
 
 
 def test_scarce_venture_money_means_fewer_rounds_and_less_cash():
@@ -179,7 +275,8 @@ def test_scarce_venture_money_means_fewer_rounds_and_less_cash():
 def test_investors_back_the_best_terms_first():
     """With money left for one round, it goes to the seeker whose valuation is the
     largest multiple of what it asks, whoever comes first in the roster."""
-    scenario = small("status_quo", {"funding.round_close": 1.0, "funding.state_fund_close": 0.0})
+    overrides = {"funding.round_close": 1.0, "funding.state_fund_close": 0.0}
+    scenario = small("status_quo", {**overrides, "funding.commitment_months": 0})
     model = AIMarket(scenario, rng=1)
     rules = model.params.funding
     seekers = [

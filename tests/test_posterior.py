@@ -20,8 +20,12 @@ from sim.experiments.store import partial_folder
 from sim.folder import sha256_of
 from sim.model import AIMarket
 from sim.posterior import (
+    CODE_DIR,
+    POSTERIOR_FILE,
     Posterior,
+    code_hash,
     load_posterior,
+    model_modules,
     parameters_table,
     replicate_scenario,
     write_posterior,
@@ -389,3 +393,37 @@ def test_a_posterior_the_schema_refuses_is_named_before_any_run() -> None:
     post = Posterior(("choice.b_quality",), np.array([[-1.0]]), np.array([1.0]), source="p.toml")
     with pytest.raises(ScenarioError, match=r"p\.toml: .*b_quality"):
         run_ensemble(load_scenario("sprint_race", SIZE), 1, workers=1, posterior=post)
+
+
+# ------------------------------------------------------------------ the model code's hash
+
+
+def test_the_code_hash_covers_the_model_and_not_its_figures(tmp_path: Path) -> None:
+    """The hash a posterior records follows the modules a history run imports: a change
+    to the funding rules changes it, a change to a plot or the command line does not."""
+    import shutil
+
+    root = tmp_path / "sim"
+    shutil.copytree(CODE_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    names = {p.relative_to(root).as_posix() for p in model_modules(root)}
+    assert {"model.py", "funding.py", "users.py", "inference/summaries.py"} <= names
+    assert not any(n.startswith(("plots/", "cli/", "dashboard/")) for n in names)
+    before = code_hash(root)
+    with (root / "plots" / "style.py").open("a") as f:
+        f.write("\n# a comment\n")
+    with (root / "cli" / "__init__.py").open("a") as f:
+        f.write("\n# a comment\n")
+    assert code_hash(root) == before
+    with (root / "funding.py").open("a") as f:
+        f.write("\n# a comment\n")
+    assert code_hash(root) != before
+
+
+def test_the_shipped_posterior_was_fitted_to_this_model_code() -> None:
+    """seeds/posterior.toml records the hash of the model it was fitted with: a change to
+    the model's code needs a new calibration (``killline calibrate --write-seeds``)."""
+    shipped = load_posterior(POSTERIOR_FILE)
+    assert shipped.meta["code_sha256"] == code_hash(), (
+        "the model's code changed since seeds/posterior.toml was fitted: "
+        "refit it with `killline calibrate --write-seeds`"
+    )
