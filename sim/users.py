@@ -59,12 +59,15 @@ from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
 from sim.social import (
     CHUNK,
+    below_float32,
     bit_counts,
+    categories,
     fast_reviewers,
     friend_counts,
     smallest_unsigned,
     social_graph,
     thinning_candidates,
+    uniform_words,
 )
 from sim.view import MarketView, kinds, utility_table
 
@@ -94,16 +97,19 @@ class UserPopulation:
         self.bits = np.left_shift(np.uint32(1), np.arange(self.n_firms, dtype=np.uint32))
 
         seg_shares = np.array([market.segments[s] for s in SEGMENTS])
-        self.segment = rng.choice(len(SEGMENTS), size=n_users, p=seg_shares).astype(np.int8)
+        self.segment = categories(rng, seg_shares, n_users)  # rng.choice's draws
         self.need = np.array([market.supply_need[s] for s in SEGMENTS])
         app_ids = list(scenario.apps)
         self.app_bit = {app: np.uint64(1) << np.uint64(i) for i, app in enumerate(app_ids)}
         self.apps = np.zeros(n_users, dtype=smallest_unsigned(len(app_ids)))
-        draw = np.empty(n_users, dtype=np.float32)
+        uses = np.empty(n_users, dtype=bool)
+        shifted = np.empty(n_users, dtype=self.apps.dtype)
         for bit, app in enumerate(scenario.apps.values()):
-            rng.random(out=draw, dtype=np.float32)
-            uses = draw < min(1.0, app.mau_m / market.internet_users_m)
-            self.apps |= uses.astype(self.apps.dtype) << bit
+            # a float32 uniform below the app's share of people, read as integers
+            words = uniform_words(rng, n_users)
+            below_float32(words, min(1.0, app.mau_m / market.internet_users_m), out=uses)
+            np.left_shift(uses, self.apps.dtype.type(bit), out=shifted, dtype=self.apps.dtype)
+            self.apps |= shifted
         switch_cost = rng.standard_exponential(n_users, dtype=np.float32)
         inertia = np.exp(-self.choice.b_switch * market.switching_cost_mean * switch_cost)
         self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
@@ -193,9 +199,8 @@ class UserPopulation:
         for start in range(0, adopters, CHUNK):
             chunk = every[start : start + CHUNK]
             self._place(chunk, self._systematic(chunk, view, mean_friends), view)
-        friends = self._friend_shares(sample)
-        utility = self._systematic(sample, view, friends, aware=False).astype(np.float64)
-        self._fit(utility, segment, view, self._usage_shares(), target, state)
+        utility, segment, element = self._friends_grid(sample, view)
+        self._fit(utility, segment, view, self._usage_shares(), target, state, element=element)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
             forgetting=self.forgetting.copy(),
@@ -208,6 +213,31 @@ class UserPopulation:
             mau_per_adopter=float(self._mau.sum() / adopters),
         )
         return self.fit
+
+    def _friends_grid(
+        self, sample: np.ndarray, view: MarketView
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The sampled users' utilities with their friends' actual shares, for the fit:
+        for each firm a user's utility depends only on their cell and how many of their
+        friends used the firm, so the utilities are laid out on that grid (firms x
+        cells x counts, float64 of the same float32 sums as `_systematic`), with each
+        column's segment and each user's column for each firm (`_fit`'s `element`).
+        Where the grid would not be smaller than the sample: by user, no index."""
+        table, cells = utility_table(self, view, aware=False)
+        degree = self.neighbors.shape[1]
+        found, cell = np.unique(np.take(cells, np.take(self.kind, sample)), return_inverse=True)
+        if len(found) * (degree + 1) >= len(sample):
+            utility = self._systematic(sample, view, self._friend_shares(sample), aware=False)
+            return utility.astype(np.float64), self.segment[sample], None
+        shares = np.arange(degree + 1, dtype=np.float32)
+        shares *= np.float32(1.0 / degree)  # as _friend_shares scales the counts
+        social = (self.choice.b_social * view.social).astype(np.float32)[:, None, None]
+        grid = table[:, found, None] + social * shares  # firms x cells found x counts
+        patterns = table.shape[1] // len(SEGMENTS)
+        segment = np.repeat(found // patterns, degree + 1)
+        element = self._friend_counts(sample).astype(np.intp)
+        element += cell.astype(np.intp) * (degree + 1)
+        return grid.reshape(len(table), -1).astype(np.float64), segment, element
 
     def _sample(self) -> np.ndarray:
         size = min(self.awareness.fit_sample, self.n_adopters)
@@ -222,15 +252,26 @@ class UserPopulation:
         target: np.ndarray,
         state: FitState,
         column: np.ndarray | None = None,
+        element: np.ndarray | None = None,
     ) -> None:
         """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py):
         `utility` by column, `segment` each column's, `column` each sampled user's (None:
-        one column per user); leaves the fitted awareness as the state."""
+        one column per user), or `element` each sampled user's for each firm; leaves
+        the fitted awareness as the state."""
         present = (target > 0) & view.choosable
         stick = (self._hold[:-1] / self._hold[-1])[:, None]
         rate_in = self._inflow(view, shares)
         self.awareness_state = fit_levers(
-            self.awareness, state, utility, segment, rate_in, present, stick, target, column
+            self.awareness,
+            state,
+            utility,
+            segment,
+            rate_in,
+            present,
+            stick,
+            target,
+            column,
+            element,
         )
         self.forgetting = self.awareness.forget * np.exp(-state.lever)
         self.outside, self.secondary = state.outside, state.secondary
