@@ -14,10 +14,15 @@ per adopter (docs/model.md, 7.4). The population (``sim/users.py``) holds the st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.schema import Awareness
+from sim.schema import SEGMENTS, Awareness
+from sim.view import MarketView, systematic, utility_table
+
+if TYPE_CHECKING:
+    from sim.users import UserPopulation
 
 _FIT_ROUNDS = 300
 _FIT_TOLERANCE = 1e-6
@@ -86,6 +91,33 @@ def advance(state: np.ndarray, rate_in: np.ndarray, forgetting: np.ndarray) -> n
     rate = rate_in + forgetting[:, None]
     steady = rate_in / rate
     return steady + (state - steady) * np.exp(-rate)
+
+
+def friends_utility(
+    users: UserPopulation, sample: np.ndarray, view: MarketView
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The sampled users' utilities with their friends' actual shares, for the fit with
+    friends as drawn. A user's utility for a firm depends only on their cell (segment and
+    reach pattern) and how many of their friends used the firm, so the utilities are laid
+    out on that grid: firms x (cells found x counts), float64 of the float32 sums the
+    users' own would be (``table + social * (count / degree)``), with each column's
+    segment and, for each firm, each user's column (`fit_levers`' `element`). Where the
+    grid would not be smaller than the sample, the utilities by user and no index."""
+    table, cells = utility_table(users, view, aware=False)
+    degree = users.neighbors.shape[1]
+    found, cell = np.unique(np.take(cells, np.take(users.kind, sample)), return_inverse=True)
+    if len(found) * (degree + 1) >= len(sample):
+        friends = users._friend_shares(sample)
+        utility = systematic(users, sample, view, friends, aware=False)
+        return utility.astype(np.float64), users.segment[sample], None
+    shares = np.arange(degree + 1, dtype=np.float32)
+    shares *= np.float32(1.0 / degree)  # as the users' counts are scaled
+    social = (users.choice.b_social * view.social).astype(np.float32)
+    grid = table[:, found, None] + social[:, None, None] * shares
+    segment = np.repeat(found // (table.shape[1] // len(SEGMENTS)), degree + 1)
+    element = users._friend_counts(sample).astype(np.intp)
+    element += cell.astype(np.intp) * (degree + 1)
+    return grid.reshape(len(table), -1).astype(np.float64), segment, element
 
 
 def fit_levers(

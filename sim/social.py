@@ -9,6 +9,8 @@ from functools import cache
 
 import numpy as np
 
+from sim.schema import SEGMENTS
+
 # Users worked on at once in the set-up: bounds the temporaries to a few MB.
 CHUNK = 1 << 16
 # Users whose ties are drawn at once: the graph's temporaries (384 kB of 64-bit draws)
@@ -207,6 +209,20 @@ def below_float32(words: np.ndarray, p: float, out: np.ndarray | None = None) ->
     return np.less(words, np.uint32(max(bound, 0)), out=out)
 
 
+def bitmasks(rng: np.random.Generator, shares: list[float], n: int) -> np.ndarray:
+    """`n` bitmasks (the narrowest unsigned type), bit k set where a float32 uniform falls
+    below ``shares[k]``: ``rng.random(n, dtype=np.float32) < shares[k]`` for each k in
+    turn, the same draws read as integers (uniform_words, below_float32)."""
+    masks = np.zeros(n, dtype=smallest_unsigned(len(shares)))
+    below = np.empty(n, dtype=bool)
+    shifted = np.empty(n, dtype=masks.dtype)
+    for bit, share in enumerate(shares):
+        below_float32(uniform_words(rng, n), share, out=below)
+        np.left_shift(below, masks.dtype.type(bit), out=shifted, dtype=masks.dtype)
+        masks |= shifted
+    return masks
+
+
 def categories(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
     """``rng.choice(len(p), size=n, p=p)`` as int8 (at most 127 categories), the same
     draws: numpy takes one float64 uniform per draw and finds it in the normalised
@@ -219,6 +235,29 @@ def categories(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
     for edge in cdf[:-1]:
         drawn += uniform >= edge
     return drawn
+
+
+def review_rates(
+    reconsider: float, stickiness: np.ndarray, trial: np.ndarray, flight: np.ndarray
+) -> np.ndarray:
+    """Review rates by main firm (none last): the ordinary rate ``r * stick``, the trial
+    users' rate and the flight rate (rows 0, 1, 2)."""
+    rates = np.zeros((3, len(stickiness) + 1))
+    rates[0, :-1] = reconsider * stickiness
+    rates[0, -1] = reconsider
+    rates[1, :-1] = trial
+    rates[2, :-1] = flight
+    return rates
+
+
+def count_moves(origin: np.ndarray, target: np.ndarray, segment: np.ndarray, n_firms: int):
+    """Moves from -> to by segment (firms + 1 x firms + 1 x segments, none last) of users
+    whose main firms went from `origin` to `target` (-1 for none)."""
+    size, segments = n_firms + 1, len(SEGMENTS)
+    cell = np.mod(origin, size, dtype=np.intp) * size + np.mod(target, size, dtype=np.intp)
+    cell = cell * segments + segment
+    moves = np.bincount(cell, minlength=size * size * segments)
+    return moves.reshape(size, size, segments)
 
 
 def bit_counts(masks: np.ndarray, n_bits: int) -> np.ndarray:

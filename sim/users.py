@@ -53,23 +53,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow, reach_shares
+from sim.awareness import (
+    FitState,
+    Month0Fit,
+    advance,
+    fit_levers,
+    friends_utility,
+    inflow,
+    reach_shares,
+)
 from sim.choice import BLOCK, NONE, draw_months
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
 from sim.social import (
     CHUNK,
-    below_float32,
     bit_counts,
+    bitmasks,
     categories,
+    count_moves,
     fast_reviewers,
     friend_counts,
+    review_rates,
     smallest_unsigned,
     social_graph,
     thinning_candidates,
-    uniform_words,
 )
-from sim.view import MarketView, kinds, utility_table
+from sim.view import MarketView, kinds, systematic, utility_table
 
 
 class UserPopulation:
@@ -101,15 +110,8 @@ class UserPopulation:
         self.need = np.array([market.supply_need[s] for s in SEGMENTS])
         app_ids = list(scenario.apps)
         self.app_bit = {app: np.uint64(1) << np.uint64(i) for i, app in enumerate(app_ids)}
-        self.apps = np.zeros(n_users, dtype=smallest_unsigned(len(app_ids)))
-        uses = np.empty(n_users, dtype=bool)
-        shifted = np.empty(n_users, dtype=self.apps.dtype)
-        for bit, app in enumerate(scenario.apps.values()):
-            # a float32 uniform below the app's share of people, read as integers
-            words = uniform_words(rng, n_users)
-            below_float32(words, min(1.0, app.mau_m / market.internet_users_m), out=uses)
-            np.left_shift(uses, self.apps.dtype.type(bit), out=shifted, dtype=self.apps.dtype)
-            self.apps |= shifted
+        shares = [min(1.0, app.mau_m / market.internet_users_m) for app in scenario.apps.values()]
+        self.apps = bitmasks(rng, shares, n_users)  # bit k: a float32 uniform below share k
         switch_cost = rng.standard_exponential(n_users, dtype=np.float32)
         inertia = np.exp(-self.choice.b_switch * market.switching_cost_mean * switch_cost)
         self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
@@ -122,11 +124,8 @@ class UserPopulation:
         self.n_adopters = round(n_users * market.adopters_m / market.internet_users_m)
         self.main = np.full(n_users, NONE, dtype=np.int8)
         self.used = np.zeros(n_users, dtype=np.uint32)
-        # the same masks in the narrowest type, read at random for friends' uses: half the
-        # memory of `used` with 16 firms or fewer, so that more of it stays in the cache
-        self._friend_masks = self.used
-        if smallest_unsigned(self.n_firms) != np.uint32:
-            self._friend_masks = np.zeros(n_users, dtype=smallest_unsigned(self.n_firms))
+        # `used` in the narrowest type, read at random for friends' uses (16 bits for 16 firms)
+        self._friend_masks = np.zeros(n_users, dtype=smallest_unsigned(self.n_firms))
         self.paid = np.zeros(n_users, dtype=np.uint32)
         self._trial_users = np.empty(0, dtype=np.int64)  # sorted; all with a trial use
         self.patterns: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
@@ -193,7 +192,7 @@ class UserPopulation:
         sample = self._sample()
         share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
         mean_friends = target.astype(np.float32)  # the firms' mean shares, for everyone
-        utility = self._systematic(sample, view, mean_friends, aware=False).astype(np.float64)
+        utility = systematic(self, sample, view, mean_friends, aware=False).astype(np.float64)
         # at the mean shares, users of one cell see the same utility: a column per cell
         cells = utility_table(self, view, aware=False)[1][self.kind[sample]]
         _, first, column = np.unique(cells, return_index=True, return_inverse=True)
@@ -203,8 +202,8 @@ class UserPopulation:
         every = np.arange(adopters)
         for start in range(0, adopters, CHUNK):
             chunk = every[start : start + CHUNK]
-            self._place(chunk, self._systematic(chunk, view, mean_friends), view)
-        utility, segment, element = self._friends_grid(sample, view)
+            self._place(chunk, systematic(self, chunk, view, mean_friends), view)
+        utility, segment, element = friends_utility(self, sample, view)
         self._fit(utility, segment, view, self._usage_shares(), target, state, element=element)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
@@ -218,31 +217,6 @@ class UserPopulation:
             mau_per_adopter=float(self._mau.sum() / adopters),
         )
         return self.fit
-
-    def _friends_grid(
-        self, sample: np.ndarray, view: MarketView
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """The sampled users' utilities with their friends' actual shares, for the fit:
-        for each firm a user's utility depends only on their cell and how many of their
-        friends used the firm, so the utilities are laid out on that grid (firms x
-        cells x counts, float64 of the same float32 sums as `_systematic`), with each
-        column's segment and each user's column for each firm (`_fit`'s `element`).
-        Where the grid would not be smaller than the sample: by user, no index."""
-        table, cells = utility_table(self, view, aware=False)
-        degree = self.neighbors.shape[1]
-        found, cell = np.unique(np.take(cells, np.take(self.kind, sample)), return_inverse=True)
-        if len(found) * (degree + 1) >= len(sample):
-            utility = self._systematic(sample, view, self._friend_shares(sample), aware=False)
-            return utility.astype(np.float64), self.segment[sample], None
-        shares = np.arange(degree + 1, dtype=np.float32)
-        shares *= np.float32(1.0 / degree)  # as _friend_shares scales the counts
-        social = (self.choice.b_social * view.social).astype(np.float32)[:, None, None]
-        grid = table[:, found, None] + social * shares  # firms x cells found x counts
-        patterns = table.shape[1] // len(SEGMENTS)
-        segment = np.repeat(found // patterns, degree + 1)
-        element = self._friend_counts(sample).astype(np.intp)
-        element += cell.astype(np.intp) * (degree + 1)
-        return grid.reshape(len(table), -1).astype(np.float64), segment, element
 
     def _sample(self) -> np.ndarray:
         size = min(self.awareness.fit_sample, self.n_adopters)
@@ -331,11 +305,7 @@ class UserPopulation:
         with its own probability over ``top``. The few whose trial or flight rate is above
         the bound (trial users, a collapsing firm's users) are all candidates, each kept
         with their own probability."""
-        rates = np.zeros((3, self.n_firms + 1))
-        rates[0, :-1] = reconsider_rate * view.stickiness
-        rates[0, -1] = reconsider_rate
-        rates[1, :-1] = view.trial_review_rate
-        rates[2, :-1] = view.flight
+        rates = review_rates(reconsider_rate, view.stickiness, view.trial_review_rate, view.flight)
         top = min(1.0, rates[0].max() * self.inertia_max)
         if self.n_adopters == 0 or max(top, rates[1:].max()) <= 0.0:
             return np.empty(0, dtype=np.int64)
@@ -472,22 +442,6 @@ class UserPopulation:
         utility += counts
         return utility
 
-    def _systematic(
-        self, who: np.ndarray, view: MarketView, friends: np.ndarray, *, aware: bool = True
-    ) -> np.ndarray:
-        """Utility plus log awareness (without it if not `aware`), without noise, firms x
-        users in `who` (float32), with `friends` the shares of their friends who used each
-        firm (firms x users, or per firm the same for all: then added to each cell once);
-        firms closed to users at minus infinity."""
-        table, cells = utility_table(self, view, aware=aware)
-        social = (self.choice.b_social * view.social).astype(np.float32)[:, None]
-        if friends.ndim == 1:
-            table += social * friends[:, None]
-        utility = np.take(table, np.take(cells, np.take(self.kind, who)), axis=1)
-        if friends.ndim == 2:
-            utility += social * friends
-        return utility
-
     def _redraw(
         self,
         who: np.ndarray,
@@ -525,12 +479,8 @@ class UserPopulation:
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
         moved = old_main != main
         if moved.any():
-            size, segments = self.n_firms + 1, len(SEGMENTS)
-            origin = np.mod(old_main[moved], size, dtype=np.intp)
-            target = np.mod(main[moved], size, dtype=np.intp)
-            cell = (origin * size + target) * segments + self.segment[who[moved]]
-            moves = np.bincount(cell, minlength=size * size * segments).reshape(
-                size, size, segments
+            moves = count_moves(
+                old_main[moved], main[moved], self.segment[who[moved]], self.n_firms
             )
             change = moves[:, :-1].sum(axis=0) - moves[:-1].sum(axis=1)
             self._by_segment += change
@@ -538,8 +488,7 @@ class UserPopulation:
             self.migration += moves.sum(axis=2)
         self.main[who] = main
         self.used[who] = used
-        if self._friend_masks is not self.used:
-            self._friend_masks[who] = used
+        self._friend_masks[who] = used
 
     def _empty_migration(self) -> np.ndarray:
         return np.zeros((self.n_firms + 1, self.n_firms + 1), dtype=np.int64)
