@@ -14,10 +14,15 @@ per adopter (docs/model.md, 7.4). The population (``sim/users.py``) holds the st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.schema import Awareness
+from sim.schema import SEGMENTS, Awareness
+from sim.view import MarketView, systematic, utility_table
+
+if TYPE_CHECKING:
+    from sim.users import UserPopulation
 
 _FIT_ROUNDS = 300
 _FIT_TOLERANCE = 1e-6
@@ -88,6 +93,33 @@ def advance(state: np.ndarray, rate_in: np.ndarray, forgetting: np.ndarray) -> n
     return steady + (state - steady) * np.exp(-rate)
 
 
+def friends_utility(
+    users: UserPopulation, sample: np.ndarray, view: MarketView
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The sampled users' utilities with their friends' actual shares, for the fit with
+    friends as drawn. A user's utility for a firm depends only on their cell (segment and
+    reach pattern) and how many of their friends used the firm, so the utilities are laid
+    out on that grid: firms x (cells found x counts), float64 of the float32 sums the
+    users' own would be (``table + social * (count / degree)``), with each column's
+    segment and, for each firm, each user's column (`fit_levers`' `element`). Where the
+    grid would not be smaller than the sample, the utilities by user and no index."""
+    table, cells = utility_table(users, view, aware=False)
+    degree = users.neighbors.shape[1]
+    found, cell = np.unique(np.take(cells, np.take(users.kind, sample)), return_inverse=True)
+    if len(found) * (degree + 1) >= len(sample):
+        friends = users._friend_shares(sample)
+        utility = systematic(users, sample, view, friends, aware=False)
+        return utility.astype(np.float64), users.segment[sample], None
+    shares = np.arange(degree + 1, dtype=np.float32)
+    shares *= np.float32(1.0 / degree)  # as the users' counts are scaled
+    social = (users.choice.b_social * view.social).astype(np.float32)
+    grid = table[:, found, None] + social[:, None, None] * shares
+    segment = np.repeat(found // (table.shape[1] // len(SEGMENTS)), degree + 1)
+    element = users._friend_counts(sample).astype(np.intp)
+    element += cell.astype(np.intp) * (degree + 1)
+    return grid.reshape(len(table), -1).astype(np.float64), segment, element
+
+
 def fit_levers(
     aw: Awareness,
     state: FitState,
@@ -98,6 +130,7 @@ def fit_levers(
     stick: np.ndarray,
     target: np.ndarray,
     column: np.ndarray | None = None,
+    element: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fixed-point iteration of the forgetting levers, ``u0`` and ``s0`` on a sample
     (utility firms x columns, `segment` each column's segment, `column` each sampled
@@ -106,14 +139,30 @@ def fit_levers(
 
     Users alike share a column: each round's exponentials are taken once per column and
     only the means over the sample read every user, so that the sums, and the fit, are
-    those of one column per user."""
+    those of one column per user. With `element` (firms x users: for each firm, the
+    column of each sampled user, the firms' columns apart), users alike for one firm
+    share that firm's entry: the exponentials are taken per entry, and each user's
+    entries are read before the sums over firms (the no-choice share) and over users."""
     active_target = 1.0 - aw.lapsed_share
     extra_target = max(target.sum() / active_target - 1.0, 1e-6)
     lever = state.lever
     # the rounds reuse these firms x columns buffers (out=), laid out column by column so
     # that every sum runs in the order it has always run (the fit's figures are its own)
     weighted, main, second, rest = (np.empty_like(utility, order="F") for _ in range(4))
+    if element is not None:
+        # each user's entries: gathered into these firms x users buffers (users' rows
+        # of firms contiguous, as the buffers have always been laid out)
+        weighted, main, second = (np.empty(utility.shape) for _ in range(3))
+        rest, gathered_main, gathered_second = (
+            np.empty(element.shape, order="F") for _ in range(3)
+        )
+        # flat places in the firms x columns arrays, users x firms as the buffers' rows
+        places = np.ascontiguousarray(
+            (element + (np.arange(len(element)) * utility.shape[1])[:, None]).T
+        )
+    entries_main, entries_second = main, second
     for _ in range(_FIT_ROUNDS):
+        main, second = entries_main, entries_second
         forgetting = aw.forget * np.exp(-lever)
         awareness = rate_in / (rate_in + forgetting[:, None])
         # log awareness per (firm, segment), read for each column
@@ -122,13 +171,16 @@ def fit_levers(
         np.subtract(weighted, state.outside, out=main)
         np.exp(main, out=main)
         main /= stick
-        denominator = main.sum(axis=0) + 1.0
-        p_main = np.divide(main, denominator, out=main)
-        p_none = np.divide(1.0, denominator, out=denominator)
         np.subtract(state.secondary, weighted, out=second)
         np.exp(second, out=second)
         second += 1.0
         p_second = np.divide(1.0, second, out=second)
+        if element is not None:
+            main = np.take(main, places, out=gathered_main.T, mode="clip").T
+            p_second = np.take(p_second, places, out=gathered_second.T, mode="clip").T
+        denominator = main.sum(axis=0) + 1.0
+        p_main = np.divide(main, denominator, out=main)
+        p_none = np.divide(1.0, denominator, out=denominator)
         # p_main + p_second * (1 - p_none - p_main)
         np.subtract(1.0 - p_none, p_main, out=rest)
         rest *= p_second

@@ -4,16 +4,25 @@ by geometric skips drawn by inversion."""
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
 
+from sim.schema import SEGMENTS
+
 # Users worked on at once in the set-up: bounds the temporaries to a few MB.
 CHUNK = 1 << 16
+# Users whose ties are drawn at once: the graph's temporaries (384 kB of 64-bit draws)
+# stay in the processor's cache between passes (the draws are read in the same order).
+GRAPH_CHUNK = 1 << 12
 # The widest counter of friends: one byte (schema: degree <= 200).
 _COUNTER_BITS = (4, 8)
 # The bits of 2.0**52: OR-ed onto an integer below 2**52, they make the float 2**52 + it.
 _TWO_52_BITS = np.float64(2.0**52).view(np.uint64)
+# Bit generators whose 32-bit words are the low then the high half of a 64-bit draw, one
+# half held over in the state's ``has_uint32`` and ``uinteger`` (numpy's PCG64 code).
+_HALVED_GENERATORS = ("PCG64", "PCG64DXSM")
 
 
 def social_graph(
@@ -33,8 +42,8 @@ def social_graph(
     neighbors = np.empty((n, degree), dtype=np.int32)
     # One element per user holding their whole row of ties: rows are written in one go.
     rows = neighbors.view(np.dtype((np.void, neighbors.itemsize * degree))).reshape(n)
-    for start in range(0, n, CHUNK):
-        stop = min(n, start + CHUNK)
+    for start in range(0, n, GRAPH_CHUNK):
+        stop = min(n, start + GRAPH_CHUNK)
         bits = rng.bit_generator.random_raw((stop - start, degree))
         inside = (bits & np.uint64(0xFFFF)) < inside_below
         # the friend's place: the top 48 bits k as a float, k * 2^-48 * size (exact as
@@ -161,6 +170,94 @@ def _geometric(p: float, size: int, rng: np.random.Generator) -> np.ndarray:
     """Trials up to and including the first success, success probability `p` (0 < p < 1),
     by inversion: quicker than ``rng.geometric`` for the sizes met here."""
     return (np.log(1.0 - rng.random(size)) * (1.0 / np.log1p(-p))).astype(np.int64) + 1
+
+
+def uniform_words(rng: np.random.Generator, n: int) -> np.ndarray:
+    """The 24-bit integers ``k`` (uint32) of the next `n` float32 uniforms of `rng`
+    (``rng.random(n, dtype=np.float32)`` is ``k * 2^-24``), the generator left as that
+    call leaves it. numpy makes each float32 uniform from the top 24 bits of a 32-bit
+    word, the low then the high half of each 64-bit draw (one half may be held over
+    between calls); a PCG64 generator's halves are read here from its raw draws in one
+    go, several times quicker than numpy's float32 loop. Other generators take that loop."""
+    bit_generator = rng.bit_generator
+    if n <= 0 or type(bit_generator).__name__ not in _HALVED_GENERATORS:
+        return (rng.random(max(n, 0), dtype=np.float32) * np.float32(2.0**24)).astype(np.uint32)
+    words = np.empty(n, dtype=np.uint32)
+    state = bit_generator.state
+    held = int(state["has_uint32"])
+    if held:
+        words[0] = state["uinteger"]
+    needed = n - held
+    raw = bit_generator.random_raw((needed + 1) // 2).view("<u4")
+    words[held:] = raw[:needed]
+    if held or needed % 2:
+        state = bit_generator.state
+        state["has_uint32"] = needed % 2
+        state["uinteger"] = int(raw[-1]) if needed % 2 else 0
+        bit_generator.state = state
+    words >>= np.uint32(8)
+    return words
+
+
+def below_float32(words: np.ndarray, p: float, out: np.ndarray | None = None) -> np.ndarray:
+    """``words * 2^-24 < p`` with `p` rounded to float32, as numpy compares a float32
+    uniform with a Python float, by one integer comparison: `words` are 24-bit integers
+    (uniform_words), and ``k * 2^-24 < p32`` if and only if ``k < ceil(p32 * 2^24)``."""
+    bound = math.ceil(float(np.float32(p)) * 2.0**24)
+    if bound > np.iinfo(np.uint32).max:
+        bound = np.iinfo(np.uint32).max
+    return np.less(words, np.uint32(max(bound, 0)), out=out)
+
+
+def bitmasks(rng: np.random.Generator, shares: list[float], n: int) -> np.ndarray:
+    """`n` bitmasks (the narrowest unsigned type), bit k set where a float32 uniform falls
+    below ``shares[k]``: ``rng.random(n, dtype=np.float32) < shares[k]`` for each k in
+    turn, the same draws read as integers (uniform_words, below_float32)."""
+    masks = np.zeros(n, dtype=smallest_unsigned(len(shares)))
+    below = np.empty(n, dtype=bool)
+    shifted = np.empty(n, dtype=masks.dtype)
+    for bit, share in enumerate(shares):
+        below_float32(uniform_words(rng, n), share, out=below)
+        np.left_shift(below, masks.dtype.type(bit), out=shifted, dtype=masks.dtype)
+        masks |= shifted
+    return masks
+
+
+def categories(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
+    """``rng.choice(len(p), size=n, p=p)`` as int8 (at most 127 categories), the same
+    draws: numpy takes one float64 uniform per draw and finds it in the normalised
+    cumulative probabilities (``searchsorted(side="right")``: the number of them at or
+    below it), counted here by one comparison per category instead of a search."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    uniform = rng.random(n)
+    drawn = np.zeros(n, dtype=np.int8)
+    for edge in cdf[:-1]:
+        drawn += uniform >= edge
+    return drawn
+
+
+def review_rates(
+    reconsider: float, stickiness: np.ndarray, trial: np.ndarray, flight: np.ndarray
+) -> np.ndarray:
+    """Review rates by main firm (none last): the ordinary rate ``r * stick``, the trial
+    users' rate and the flight rate (rows 0, 1, 2)."""
+    rates = np.zeros((3, len(stickiness) + 1))
+    rates[0, :-1] = reconsider * stickiness
+    rates[0, -1] = reconsider
+    rates[1, :-1] = trial
+    rates[2, :-1] = flight
+    return rates
+
+
+def count_moves(origin: np.ndarray, target: np.ndarray, segment: np.ndarray, n_firms: int):
+    """Moves from -> to by segment (firms + 1 x firms + 1 x segments, none last) of users
+    whose main firms went from `origin` to `target` (-1 for none)."""
+    size, segments = n_firms + 1, len(SEGMENTS)
+    cell = np.mod(origin, size, dtype=np.intp) * size + np.mod(target, size, dtype=np.intp)
+    cell = cell * segments + segment
+    moves = np.bincount(cell, minlength=size * size * segments)
+    return moves.reshape(size, size, segments)
 
 
 def bit_counts(masks: np.ndarray, n_bits: int) -> np.ndarray:

@@ -53,20 +53,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.awareness import FitState, Month0Fit, advance, fit_levers, inflow, reach_shares
+from sim.awareness import (
+    FitState,
+    Month0Fit,
+    advance,
+    fit_levers,
+    friends_utility,
+    inflow,
+    reach_shares,
+)
 from sim.choice import BLOCK, NONE, draw_months
 from sim.scenario import Scenario
 from sim.schema import MAX_FIRMS, SEGMENTS
 from sim.social import (
     CHUNK,
     bit_counts,
+    bitmasks,
+    categories,
+    count_moves,
     fast_reviewers,
     friend_counts,
+    review_rates,
     smallest_unsigned,
     social_graph,
     thinning_candidates,
 )
-from sim.view import MarketView, kinds, utility_table
+from sim.view import MarketView, kinds, systematic, utility_table
 
 
 class UserPopulation:
@@ -94,16 +106,12 @@ class UserPopulation:
         self.bits = np.left_shift(np.uint32(1), np.arange(self.n_firms, dtype=np.uint32))
 
         seg_shares = np.array([market.segments[s] for s in SEGMENTS])
-        self.segment = rng.choice(len(SEGMENTS), size=n_users, p=seg_shares).astype(np.int8)
+        self.segment = categories(rng, seg_shares, n_users)  # rng.choice's draws
         self.need = np.array([market.supply_need[s] for s in SEGMENTS])
         app_ids = list(scenario.apps)
         self.app_bit = {app: np.uint64(1) << np.uint64(i) for i, app in enumerate(app_ids)}
-        self.apps = np.zeros(n_users, dtype=smallest_unsigned(len(app_ids)))
-        draw = np.empty(n_users, dtype=np.float32)
-        for bit, app in enumerate(scenario.apps.values()):
-            rng.random(out=draw, dtype=np.float32)
-            uses = draw < min(1.0, app.mau_m / market.internet_users_m)
-            self.apps |= uses.astype(self.apps.dtype) << bit
+        shares = [min(1.0, app.mau_m / market.internet_users_m) for app in scenario.apps.values()]
+        self.apps = bitmasks(rng, shares, n_users)  # bit k: a float32 uniform below share k
         switch_cost = rng.standard_exponential(n_users, dtype=np.float32)
         inertia = np.exp(-self.choice.b_switch * market.switching_cost_mean * switch_cost)
         self.inertia = (inertia / inertia.mean(dtype=np.float64)).astype(np.float32)
@@ -116,6 +124,8 @@ class UserPopulation:
         self.n_adopters = round(n_users * market.adopters_m / market.internet_users_m)
         self.main = np.full(n_users, NONE, dtype=np.int8)
         self.used = np.zeros(n_users, dtype=np.uint32)
+        # `used` in the narrowest type, read at random for friends' uses (16 bits for 16 firms)
+        self._friend_masks = np.zeros(n_users, dtype=smallest_unsigned(self.n_firms))
         self.paid = np.zeros(n_users, dtype=np.uint32)
         self._trial_users = np.empty(0, dtype=np.int64)  # sorted; all with a trial use
         self.patterns: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
@@ -182,7 +192,7 @@ class UserPopulation:
         sample = self._sample()
         share_guess = np.repeat(target[:, None], len(SEGMENTS), axis=1)
         mean_friends = target.astype(np.float32)  # the firms' mean shares, for everyone
-        utility = self._systematic(sample, view, mean_friends, aware=False).astype(np.float64)
+        utility = systematic(self, sample, view, mean_friends, aware=False).astype(np.float64)
         # at the mean shares, users of one cell see the same utility: a column per cell
         cells = utility_table(self, view, aware=False)[1][self.kind[sample]]
         _, first, column = np.unique(cells, return_index=True, return_inverse=True)
@@ -192,10 +202,9 @@ class UserPopulation:
         every = np.arange(adopters)
         for start in range(0, adopters, CHUNK):
             chunk = every[start : start + CHUNK]
-            self._place(chunk, self._systematic(chunk, view, mean_friends), view)
-        friends = self._friend_shares(sample)
-        utility = self._systematic(sample, view, friends, aware=False).astype(np.float64)
-        self._fit(utility, segment, view, self._usage_shares(), target, state)
+            self._place(chunk, systematic(self, chunk, view, mean_friends), view)
+        utility, segment, element = friends_utility(self, sample, view)
+        self._fit(utility, segment, view, self._usage_shares(), target, state, element=element)
         self.migration = self._empty_migration()
         self.fit = Month0Fit(
             forgetting=self.forgetting.copy(),
@@ -222,15 +231,26 @@ class UserPopulation:
         target: np.ndarray,
         state: FitState,
         column: np.ndarray | None = None,
+        element: np.ndarray | None = None,
     ) -> None:
         """Fit the forgetting rates, ``u0`` and ``s0`` on a sample (sim/awareness.py):
         `utility` by column, `segment` each column's, `column` each sampled user's (None:
-        one column per user); leaves the fitted awareness as the state."""
+        one column per user), or `element` each sampled user's for each firm; leaves
+        the fitted awareness as the state."""
         present = (target > 0) & view.choosable
         stick = (self._hold[:-1] / self._hold[-1])[:, None]
         rate_in = self._inflow(view, shares)
         self.awareness_state = fit_levers(
-            self.awareness, state, utility, segment, rate_in, present, stick, target, column
+            self.awareness,
+            state,
+            utility,
+            segment,
+            rate_in,
+            present,
+            stick,
+            target,
+            column,
+            element,
         )
         self.forgetting = self.awareness.forget * np.exp(-state.lever)
         self.outside, self.secondary = state.outside, state.secondary
@@ -285,11 +305,7 @@ class UserPopulation:
         with its own probability over ``top``. The few whose trial or flight rate is above
         the bound (trial users, a collapsing firm's users) are all candidates, each kept
         with their own probability."""
-        rates = np.zeros((3, self.n_firms + 1))
-        rates[0, :-1] = reconsider_rate * view.stickiness
-        rates[0, -1] = reconsider_rate
-        rates[1, :-1] = view.trial_review_rate
-        rates[2, :-1] = view.flight
+        rates = review_rates(reconsider_rate, view.stickiness, view.trial_review_rate, view.flight)
         top = min(1.0, rates[0].max() * self.inertia_max)
         if self.n_adopters == 0 or max(top, rates[1:].max()) <= 0.0:
             return np.empty(0, dtype=np.int64)
@@ -405,7 +421,8 @@ class UserPopulation:
         """How many of each user's friends used each firm this month, firms x users
         (float32): the friends' masks added in packed counters (sim/social.py)."""
         counts = np.empty((self.n_firms, len(who)), dtype=np.float32)
-        friend_counts(self.used, np.take(self.neighbors, who, axis=0), self.n_firms, counts)
+        ties = np.take(self.neighbors, who, axis=0)
+        friend_counts(self._friend_masks, ties, self.n_firms, counts)
         return counts
 
     def _friend_shares(self, who: np.ndarray) -> np.ndarray:
@@ -423,22 +440,6 @@ class UserPopulation:
         counts = self._friend_counts(who)
         counts *= weight[:, None]
         utility += counts
-        return utility
-
-    def _systematic(
-        self, who: np.ndarray, view: MarketView, friends: np.ndarray, *, aware: bool = True
-    ) -> np.ndarray:
-        """Utility plus log awareness (without it if not `aware`), without noise, firms x
-        users in `who` (float32), with `friends` the shares of their friends who used each
-        firm (firms x users, or per firm the same for all: then added to each cell once);
-        firms closed to users at minus infinity."""
-        table, cells = utility_table(self, view, aware=aware)
-        social = (self.choice.b_social * view.social).astype(np.float32)[:, None]
-        if friends.ndim == 1:
-            table += social * friends[:, None]
-        utility = np.take(table, np.take(cells, np.take(self.kind, who)), axis=1)
-        if friends.ndim == 2:
-            utility += social * friends
         return utility
 
     def _redraw(
@@ -478,12 +479,8 @@ class UserPopulation:
         self._active += int(np.count_nonzero(used) - np.count_nonzero(old_used))
         moved = old_main != main
         if moved.any():
-            size, segments = self.n_firms + 1, len(SEGMENTS)
-            origin = np.mod(old_main[moved], size, dtype=np.intp)
-            target = np.mod(main[moved], size, dtype=np.intp)
-            cell = (origin * size + target) * segments + self.segment[who[moved]]
-            moves = np.bincount(cell, minlength=size * size * segments).reshape(
-                size, size, segments
+            moves = count_moves(
+                old_main[moved], main[moved], self.segment[who[moved]], self.n_firms
             )
             change = moves[:, :-1].sum(axis=0) - moves[:-1].sum(axis=1)
             self._by_segment += change
@@ -491,6 +488,7 @@ class UserPopulation:
             self.migration += moves.sum(axis=2)
         self.main[who] = main
         self.used[who] = used
+        self._friend_masks[who] = used
 
     def _empty_migration(self) -> np.ndarray:
         return np.zeros((self.n_firms + 1, self.n_firms + 1), dtype=np.int64)

@@ -96,3 +96,25 @@ def utility_table(
     table = by_segment[:, :, None] + p.b_reach * reached[:, None, :]
     cells = users.kind_segment * reached.shape[1] + pattern
     return table.reshape(len(per_firm), -1).astype(np.float32), cells
+
+
+def systematic(
+    users: UserPopulation,
+    who: np.ndarray,
+    view: MarketView,
+    friends: np.ndarray,
+    *,
+    aware: bool = True,
+) -> np.ndarray:
+    """Utility plus log awareness (without it if not `aware`), without noise, firms x
+    `users` in `who` (float32), with `friends` the shares of their friends who used each
+    firm (firms x users, or per firm the same for all: then added to each cell once);
+    firms closed to users at minus infinity."""
+    table, cells = utility_table(users, view, aware=aware)
+    social = (users.choice.b_social * view.social).astype(np.float32)[:, None]
+    if friends.ndim == 1:
+        table += social * friends[:, None]
+    utility = np.take(table, np.take(cells, np.take(users.kind, who)), axis=1)
+    if friends.ndim == 2:
+        utility += social * friends
+    return utility

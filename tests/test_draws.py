@@ -11,7 +11,15 @@ import pytest
 from sim.awareness import FitState, fit_levers
 from sim.choice import NONE, draw_months, pack_rows, running_sum
 from sim.scenario import load_scenario
-from sim.social import CHUNK, friend_counts, social_graph, thinning_candidates
+from sim.social import (
+    CHUNK,
+    below_float32,
+    categories,
+    friend_counts,
+    social_graph,
+    thinning_candidates,
+    uniform_words,
+)
 from sim.users import UserPopulation
 from sim.view import kinds
 
@@ -188,3 +196,73 @@ def test_fit_on_columns_is_the_fit_on_every_user():
     for one, other in zip(grouped, every, strict=True):
         np.testing.assert_array_equal(one, other)
     assert not np.array_equal(fit(columns, segment, column[::-1])[1], grouped[1])
+
+
+@pytest.mark.parametrize("generator", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937])
+@pytest.mark.parametrize(("n", "before"), [(1, 0), (7, 1), (1000, 3), (70_001, 0), (5, 2)])
+def test_uniform_words_are_numpys_float32_uniforms(generator, n, before):
+    """The integers read from the raw draws are numpy's float32 uniforms times 2^24, with a
+    half-word held over or not, and leave the generator where numpy's draw leaves it."""
+    fast, slow = (np.random.Generator(generator(n)) for _ in range(2))
+    for rng in (fast, slow):
+        rng.random(before, dtype=np.float32)  # an odd count holds a half-word over
+    words = uniform_words(fast, n)
+    uniforms = slow.random(n, dtype=np.float32)
+    np.testing.assert_array_equal(words.astype(np.float32) * np.float32(2.0**-24), uniforms)
+    assert words.dtype == np.uint32 and int(words.max(initial=0)) < 1 << 24
+    np.testing.assert_array_equal(fast.random(9, dtype=np.float32), slow.random(9, np.float32))
+    assert fast.random() == slow.random()
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-9, 0.05, 1 / 3, 0.5, 0.7, 1 - 1e-8, 1.0, 1.5, -0.1])
+def test_below_float32_is_numpys_float32_comparison(p):
+    rng = np.random.default_rng(11)
+    words = uniform_words(rng, 200_000)
+    # the words next to the boundary too
+    edge = int(np.ceil(float(np.float32(min(max(p, 0.0), 1.0))) * 2**24))
+    words = np.concatenate([words, np.arange(max(edge - 3, 0), min(edge + 3, 1 << 24))])
+    words = words.astype(np.uint32)
+    expected = words.astype(np.float32) * np.float32(2.0**-24) < p
+    np.testing.assert_array_equal(below_float32(words, p), expected)
+
+
+@pytest.mark.parametrize("p", [[0.3, 0.25, 0.2, 0.15, 0.1], [0.5, 0.0, 0.5], [1.0], [0.1] * 10])
+@pytest.mark.parametrize("n", [1, 999, 100_000])
+def test_categories_are_numpys_choice(p, n):
+    fast, slow = np.random.default_rng(n), np.random.default_rng(n)
+    drawn = categories(fast, np.array(p), n)
+    np.testing.assert_array_equal(drawn, slow.choice(len(p), size=n, p=p))
+    assert drawn.dtype == np.int8 and fast.random() == slow.random()
+
+
+def test_fit_on_a_grid_of_entries_is_the_fit_on_every_user():
+    """The month-0 fit with one entry per (firm, group of users alike for that firm), each
+    user's entry for each firm read before the sums, is the fit on one column per user."""
+    aw = load_scenario("sprint_race").awareness
+    rng = np.random.default_rng(5)
+    firms, segments, users, entries = 6, 5, 3000, 40
+    grid = rng.normal(1.0, 1.0, size=(firms, entries))
+    segment = rng.integers(0, segments, size=entries).astype(np.int8)
+    # an entry's segment is every firm's: a user's entries share one segment
+    by_segment = [np.flatnonzero(segment == s) for s in range(segments)]
+    user_segment = rng.integers(0, segments, size=users)
+    element = np.stack(
+        [np.array([rng.choice(by_segment[s]) for s in user_segment]) for _ in range(firms)]
+    )
+    rate_in = rng.uniform(0.05, 0.5, size=(firms, segments))
+    present = np.array([True, True, True, True, False, True])
+    stick = rng.uniform(0.5, 1.5, size=(firms, 1))
+    target = np.array([0.3, 0.2, 0.1, 0.05, 0.0, 0.02])
+
+    def fit(utility, seg, element=None):
+        state = FitState(lever=np.zeros(firms), outside=0.0, secondary=2.0)
+        awareness = fit_levers(
+            aw, state, utility, seg, rate_in, present, stick, target, element=element
+        )
+        return awareness, state.lever, state.outside, state.secondary
+
+    on_grid = fit(grid, segment, element)
+    every = fit(np.take_along_axis(grid, element, axis=1), user_segment)
+    for one, other in zip(on_grid, every, strict=True):
+        np.testing.assert_array_equal(one, other)
+    assert not np.array_equal(fit(grid, segment, element[:, ::-1])[1], on_grid[1])
